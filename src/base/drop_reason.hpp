@@ -27,6 +27,7 @@ enum class DropReason : uint8_t {
   kSourceNotAllowed,   // inner source outside the sending peer's allowed IPs
   kNoEndpoint,         // peer has no known endpoint to send to
   kQueueFull,          // staged queue (waiting for a handshake) is full
+  kHandshakeTimeout,   // staged packets dropped: no handshake completed in REKEY_ATTEMPT_TIME
   kSendFailed,         // the UDP send failed
   kTunWriteFailed,     // writing to the TUN device failed
   kCount,
@@ -36,25 +37,46 @@ inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCoun
 
 constexpr std::string_view drop_reason_name(DropReason r) {
   switch (r) {
-    case DropReason::kMalformed: return "malformed";
-    case DropReason::kUnknownPeer: return "unknown_peer";
-    case DropReason::kUnknownIndex: return "unknown_index";
-    case DropReason::kInvalidMac1: return "invalid_mac1";
-    case DropReason::kInvalidMac2: return "invalid_mac2";
-    case DropReason::kHandshakeFailed: return "handshake_failed";
-    case DropReason::kHandshakeReplay: return "handshake_replay";
-    case DropReason::kHandshakeFlood: return "handshake_flood";
-    case DropReason::kUnexpectedMessage: return "unexpected_message";
-    case DropReason::kDecryptFailed: return "decrypt_failed";
-    case DropReason::kReplay: return "replay";
-    case DropReason::kKeyExpired: return "key_expired";
-    case DropReason::kNoRoute: return "no_route";
-    case DropReason::kSourceNotAllowed: return "source_not_allowed";
-    case DropReason::kNoEndpoint: return "no_endpoint";
-    case DropReason::kQueueFull: return "queue_full";
-    case DropReason::kSendFailed: return "send_failed";
-    case DropReason::kTunWriteFailed: return "tun_write_failed";
-    case DropReason::kCount: break;
+    case DropReason::kMalformed:
+      return "malformed";
+    case DropReason::kUnknownPeer:
+      return "unknown_peer";
+    case DropReason::kUnknownIndex:
+      return "unknown_index";
+    case DropReason::kInvalidMac1:
+      return "invalid_mac1";
+    case DropReason::kInvalidMac2:
+      return "invalid_mac2";
+    case DropReason::kHandshakeFailed:
+      return "handshake_failed";
+    case DropReason::kHandshakeReplay:
+      return "handshake_replay";
+    case DropReason::kHandshakeFlood:
+      return "handshake_flood";
+    case DropReason::kUnexpectedMessage:
+      return "unexpected_message";
+    case DropReason::kDecryptFailed:
+      return "decrypt_failed";
+    case DropReason::kReplay:
+      return "replay";
+    case DropReason::kKeyExpired:
+      return "key_expired";
+    case DropReason::kNoRoute:
+      return "no_route";
+    case DropReason::kSourceNotAllowed:
+      return "source_not_allowed";
+    case DropReason::kNoEndpoint:
+      return "no_endpoint";
+    case DropReason::kQueueFull:
+      return "queue_full";
+    case DropReason::kHandshakeTimeout:
+      return "handshake_timeout";
+    case DropReason::kSendFailed:
+      return "send_failed";
+    case DropReason::kTunWriteFailed:
+      return "tun_write_failed";
+    case DropReason::kCount:
+      break;
   }
   return "unknown";
 }
@@ -67,7 +89,8 @@ struct DropCounters {
   uint64_t get(DropReason r) const { return counts[static_cast<size_t>(r)]; }
   uint64_t total() const {
     uint64_t sum = 0;
-    for (uint64_t c : counts) sum += c;
+    for (uint64_t c : counts)
+      sum += c;
     return sum;
   }
 };

@@ -25,9 +25,13 @@ struct WallTime {
   int64_t unix_ns = 0;
 };
 
-inline constexpr Instant instant_from_ns(int64_t ns) { return Instant(Duration(ns)); }
+inline constexpr Instant instant_from_ns(int64_t ns) {
+  return Instant(Duration(ns));
+}
 
-inline constexpr int64_t to_ns(Instant t) { return t.time_since_epoch().count(); }
+inline constexpr int64_t to_ns(Instant t) {
+  return t.time_since_epoch().count();
+}
 
 using namespace std::chrono_literals;
 
