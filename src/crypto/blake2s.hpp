@@ -25,9 +25,10 @@ using Mac = std::array<uint8_t, kMacSize>;
 
 // KDFn(key, input), whitepaper §5.4:
 //   t0 = HMAC(key, input), t1 = HMAC(t0, 0x1), t(i) = HMAC(t0, t(i-1) || i).
-// Outputs may alias `key` (the chaining key is usually replaced in place).
-void kdf1(Key& t1, const Key& key, Bytes input);
-void kdf2(Key& t1, Key& t2, const Key& key, Bytes input);
-void kdf3(Key& t1, Key& t2, Key& t3, const Key& key, Bytes input);
+// `key` is the chaining key (any length for HMAC); outputs may alias it, as the
+// chaining key is usually replaced in place.
+void kdf1(Key& t1, Bytes key, Bytes input);
+void kdf2(Key& t1, Key& t2, Bytes key, Bytes input);
+void kdf3(Key& t1, Key& t2, Key& t3, Bytes key, Bytes input);
 
 }  // namespace tern::crypto
