@@ -1,0 +1,244 @@
+#include "io/udp_socket.hpp"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/core.h>
+
+#include "base/log.hpp"
+#include "io/sockaddr.hpp"
+#include "io/sys_error.hpp"
+#include "io/udp_batch_headers.hpp"
+
+namespace tern::io {
+
+namespace {
+
+// Large socket buffers absorb bursts between two event-loop iterations.
+constexpr int kSocketBufferBytes = 8 << 20;
+// Errors a receive may report for an earlier datagram (an ICMP error or a failed send
+// stored on the socket): they concern no pending datagram, so the receive is retried.
+constexpr int kMaxRecvRetries = 8;
+
+bool is_transient_recv_error(int err) {
+  switch (err) {
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+    case EMSGSIZE:
+    case EPERM:
+    case ENOBUFS:
+    case ENOMEM:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Errors that mean the socket itself is unusable, not that one datagram failed.
+bool is_fatal_send_error(int err) {
+  return err == EBADF || err == ENOTSOCK || err == EFAULT || err == EOPNOTSUPP;
+}
+
+// SO_RCVBUFFORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN; the plain option is capped.
+void raise_buffer(int fd, int force_opt, int opt, const char* what) {
+  int size = kSocketBufferBytes;
+  if (::setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof size) == 0) return;
+  if (::setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size) != 0) {
+    log::debug("raising the UDP {} buffer failed: {}", what, errno_text(errno));
+  }
+}
+
+std::string bind_error(uint16_t port, int err) {
+  if (err == EADDRINUSE) {
+    return fmt::format("UDP port {} is in use by another process; choose another ListenPort", port);
+  }
+  if (err == EACCES) {
+    return fmt::format(
+        "binding UDP port {} was refused ({}): ports below 1024 need root or "
+        "CAP_NET_BIND_SERVICE; choose a port of 1024 or above",
+        port, errno_text(err));
+  }
+  return fmt::format("binding UDP port {} failed: {}", port, errno_text(err));
+}
+
+Result<UniqueFd> make_socket(int family) {
+  int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) {
+    int err = errno;
+    return fail(fmt::format("creating a UDP socket failed: {}", errno_text(err)));
+  }
+  return UniqueFd(fd);
+}
+
+Result<uint16_t> bound_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    int err = errno;
+    return fail("getsockname on the UDP socket failed: " + errno_text(err));
+  }
+  return from_sockaddr(ss).port;
+}
+
+}  // namespace
+
+Result<UdpSocket> UdpSocket::bind(uint16_t port) {
+  // Probe for IPv6 first: a kernel without it (ipv6.disable=1) refuses the family itself.
+  int probe = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (probe >= 0) {
+    ::close(probe);
+    return bind(Endpoint{IpAddress::v6({}), port});
+  }
+  if (int err = errno; err != EAFNOSUPPORT) {
+    return fail(fmt::format("creating a UDP socket failed: {}", errno_text(err)));
+  }
+  log::info("IPv6 is not available; the UDP socket serves IPv4 only");
+  return bind(Endpoint{IpAddress::v4(0u), port});
+}
+
+Result<UdpSocket> UdpSocket::bind(const Endpoint& local) {
+  bool v6 = local.address.is_v6();
+  auto fd = make_socket(v6 ? AF_INET6 : AF_INET);
+  if (!fd) return tl::unexpected(fd.error());
+  int s = fd->get();
+  if (v6) {
+    // Dual stack on the wildcard; a specific IPv6 address can carry only IPv6 anyway.
+    int v6only = local.address.is_unspecified() ? 0 : 1;
+    if (::setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only) != 0) {
+      int err = errno;
+      return fail("setting IPV6_V6ONLY on the UDP socket failed: " + errno_text(err));
+    }
+  }
+  raise_buffer(s, SO_RCVBUFFORCE, SO_RCVBUF, "receive");
+  raise_buffer(s, SO_SNDBUFFORCE, SO_SNDBUF, "send");
+  sockaddr_storage ss{};
+  socklen_t len = to_sockaddr(local, v6, ss);
+  if (::bind(s, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {
+    return fail(bind_error(local.port, errno));
+  }
+  auto port = bound_port(s);
+  if (!port) return tl::unexpected(port.error());
+  return UdpSocket(std::move(*fd), v6, *port);
+}
+
+Result<size_t> UdpSocket::recv(RecvBatch& batch) {
+  batch.size_ = 0;
+  auto& h = *batch.headers_;
+  const unsigned count = static_cast<unsigned>(batch.capacity());
+  for (unsigned i = 0; i < count; ++i) {
+    // msg_namelen is value-result: reset it, or a shorter IPv4 address would shrink it.
+    h.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    h.msgs[i].msg_hdr.msg_flags = 0;
+  }
+  int n = -1;
+  for (int attempt = 0; attempt < kMaxRecvRetries; ++attempt) {
+    n = ::recvmmsg(fd_.get(), h.msgs.data(), count, 0, nullptr);
+    if (n >= 0) break;
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK) return 0;
+    if (err == EINTR) continue;
+    if (!is_transient_recv_error(err)) return fail("UDP receive failed: " + errno_text(err));
+  }
+  if (n < 0) return 0;
+  for (int i = 0; i < n; ++i) {
+    const mmsghdr& m = h.msgs[i];
+    batch.truncated_[i] = (m.msg_hdr.msg_flags & MSG_TRUNC) != 0;
+    batch.lens_[i] = std::min<size_t>(m.msg_len, batch.buffer_size_);
+  }
+  batch.size_ = static_cast<size_t>(n);
+  return batch.size_;
+}
+
+void UdpSocket::count_send_error(int err) {
+  last_errno_ = err;
+  switch (err) {
+    case EMSGSIZE:
+      ++send_errors_.message_too_big;
+      break;
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case EADDRNOTAVAIL:
+    case ENETDOWN:
+    case EHOSTDOWN:
+      ++send_errors_.unreachable;
+      break;
+    case EPERM:
+    case EACCES:
+      ++send_errors_.not_permitted;
+      break;
+    default:
+      ++send_errors_.other;
+      break;
+  }
+}
+
+Result<size_t> UdpSocket::send(SendBatch& batch, size_t start) {
+  const size_t end = batch.size_;
+  if (start >= end) return 0;
+  auto& h = *batch.headers_;
+  for (size_t i = start; i < end; ++i) {
+    socklen_t len = to_sockaddr(batch.to_[i], v6_, h.names[i]);
+    batch.errors_[i] = len == 0 ? EAFNOSUPPORT : 0;
+    Bytes data = batch.data_[i];
+    h.iovs[i] = iovec{const_cast<uint8_t*>(data.data()), data.size()};
+    std::memset(&h.msgs[i], 0, sizeof(mmsghdr));
+    h.msgs[i].msg_hdr.msg_name = &h.names[i];
+    h.msgs[i].msg_hdr.msg_namelen = len;
+    h.msgs[i].msg_hdr.msg_iov = &h.iovs[i];
+    h.msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  size_t pos = start;
+  while (pos < end) {
+    if (batch.errors_[pos] != 0) {  // no address this socket can reach
+      count_send_error(batch.errors_[pos]);
+      ++pos;
+      continue;
+    }
+    size_t run = pos;
+    while (run < end && batch.errors_[run] == 0)
+      ++run;
+    int n = ::sendmmsg(fd_.get(), &h.msgs[pos], static_cast<unsigned>(run - pos), 0);
+    if (n > 0) {
+      pos += static_cast<size_t>(n);
+      continue;
+    }
+    int err = n == 0 ? EAGAIN : errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) break;
+    if (is_fatal_send_error(err)) return fail("UDP send failed: " + errno_text(err));
+    // sendmmsg reports an error only for the first message of a call: that one is dropped,
+    // and the rest of the batch goes on.
+    batch.errors_[pos] = err;
+    count_send_error(err);
+    ++pos;
+  }
+  return pos - start;
+}
+
+Status UdpSocket::set_dont_fragment(bool on) {
+  int s = fd_.get();
+  int v4 = on ? IP_PMTUDISC_PROBE : IP_PMTUDISC_DONT;
+  // A dual-stack socket sends IPv4 through the IPv4 options too, so set both.
+  if (::setsockopt(s, IPPROTO_IP, IP_MTU_DISCOVER, &v4, sizeof v4) != 0) {
+    int err = errno;
+    return fail("setting IP_MTU_DISCOVER on the UDP socket failed: " + errno_text(err));
+  }
+  if (v6_) {
+    int v6 = on ? IPV6_PMTUDISC_PROBE : IPV6_PMTUDISC_DONT;
+    if (::setsockopt(s, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v6, sizeof v6) != 0) {
+      int err = errno;
+      return fail("setting IPV6_MTU_DISCOVER on the UDP socket failed: " + errno_text(err));
+    }
+  }
+  return {};
+}
+
+}  // namespace tern::io
