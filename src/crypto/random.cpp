@@ -7,6 +7,7 @@
 namespace tern::crypto {
 
 void random_bytes(MutableBytes out) {
+  if (out.empty()) return;  // data() may be null, which libsodium declares nonnull
   ensure_sodium();
   randombytes_buf(out.data(), out.size());
 }
