@@ -11,7 +11,6 @@
 #                         configured with wg and ip the way wg-quick would
 #   wireguard-go:/path    another wireguard-go build, run and configured the same way
 
-TERN_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TERN_RUN_DIR=/var/run/wireguard
 # Upper bound on the life of anything started here, even if this script is killed with SIGKILL.
 TERN_PROCESS_LIFETIME=${TERN_PROCESS_LIFETIME:-900}
@@ -177,12 +176,12 @@ router_enable() { ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1; }
 
 # ---- keys and configuration ----------------------------------------------------------------
 
-# keypair VAR: VAR_priv and VAR_pub (wg's own tools, so the harness does not depend on tern).
+# keypair: prints "PRIVATE PUBLIC" (wg's own tools, so the harness does not depend on tern).
+#   read -r a_priv a_pub < <(keypair)
 keypair() {
   local priv
   priv=$(wg genkey)
-  printf -v "${1}_priv" '%s' "$priv"
-  printf -v "${1}_pub" '%s' "$(printf '%s' "$priv" | wg pubkey)"
+  printf '%s %s\n' "$priv" "$(printf '%s' "$priv" | wg pubkey)"
 }
 
 iface_name() { printf '%s%s' "$1" "$$"; }
@@ -354,12 +353,13 @@ listening() { [ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ]; }
 transfer_begin() {
   local from=$1 to=$2 addr=$3 mb=$4 secs=${5:-120}
   next_port
-  XFER_FROM=$from XFER_TO=$to XFER_ADDR=$addr XFER_MB=$mb XFER_SECS=$secs
+  XFER_ADDR=$addr XFER_MB=$mb XFER_SECS=$secs
   XFER_DATA="$TERN_WORK/data.$TERN_PORT"
   head -c "${mb}M" /dev/urandom >"$XFER_DATA"
   XFER_SUM=$(sha256sum <"$XFER_DATA" | cut -d' ' -f1)
   check "TCP transfer of $mb MiB $from -> $addr (sha256 ${XFER_SUM:0:16}...)"
   # One process tree under timeout, so killing $XFER_RX_PID ends nc and sha256sum too.
+  # shellcheck disable=SC2016 # expanded by sh -c
   ip netns exec "$to" timeout "$secs" sh -c 'nc -l "$1" "$2" | sha256sum' sh "$addr" "$TERN_PORT" \
     >"$XFER_DATA.rx.sha" 2>"$XFER_DATA.rx.err" &
   XFER_RX_PID=$!

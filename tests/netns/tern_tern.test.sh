@@ -12,7 +12,7 @@
 # IMPL_A and IMPL_B (default: tern, from $TERN) choose each side's implementation:
 # tern, wireguard-go, or wireguard-go:/path/to/binary. TRANSFER_MB sets the transfer size.
 set -euo pipefail
-# shellcheck source=tests/netns/lib.sh
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 IMPL_A=${IMPL_A:-tern}
 IMPL_B=${IMPL_B:-tern}
@@ -25,8 +25,8 @@ step "topology: $IMPL_A in A <-> $IMPL_B in B over one veth"
 ns_create A
 ns_create B
 veth "$A" a0 192.0.2.1/24 "$B" b0 192.0.2.2/24
-keypair ka
-keypair kb
+read -r ka_priv ka_pub < <(keypair)
+read -r kb_priv kb_pub < <(keypair)
 psk=$(wg genpsk)
 ia=$(iface_name ta)
 ib=$(iface_name tb)

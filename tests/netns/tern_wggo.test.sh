@@ -15,7 +15,7 @@
 # IMPL_TERN (default tern) and IMPL_WGGO (default wireguard-go) override the two sides.
 # TRANSFER_MB sets the transfer size.
 set -euo pipefail
-# shellcheck source=tests/netns/lib.sh
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 IMPL_TERN=${IMPL_TERN:-tern}
 IMPL_WGGO=${IMPL_WGGO:-wireguard-go}
@@ -35,8 +35,8 @@ round() {
   local n=$1 init=$2 it iw ep_t="" ep_w="" kt_priv kt_pub kw_priv kw_pub
   it=$(iface_name "tt$n")
   iw=$(iface_name "tw$n")
-  keypair kt
-  keypair kw
+  read -r kt_priv kt_pub < <(keypair)
+  read -r kw_priv kw_pub < <(keypair)
   if [ "$init" = t ]; then ep_t=192.0.2.2:51820; else ep_w=192.0.2.1:51820; fi
   conf_interface "$TERN_WORK/$it.conf" "$kt_priv" 51820 10.77.0.1/24 1420
   conf_peer "$TERN_WORK/$it.conf" "$kw_pub" 10.77.0.2/32 "$ep_t"
