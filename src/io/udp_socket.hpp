@@ -31,6 +31,10 @@ class RecvBatch {
   // Datagrams filled by the last UdpSocket::recv.
   size_t size() const { return size_; }
   Bytes data(size_t i) const { return Bytes(buffers_.data() + i * buffer_size_, lens_[i]); }
+  // The same bytes, writable: the device decrypts in place.
+  MutableBytes mutable_data(size_t i) {
+    return MutableBytes(buffers_.data() + i * buffer_size_, lens_[i]);
+  }
   // The datagram was larger than buffer_size(); data(i) holds only its first bytes.
   bool truncated(size_t i) const { return truncated_[i] != 0; }
   // The sender; v4-mapped IPv6 addresses come back as IPv4.

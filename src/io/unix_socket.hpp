@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -18,7 +19,7 @@ class UnixListener {
   // stale and removed; one somebody answers on means another process serves the interface.
   // The socket file gets mode 0600. Nonblocking.
   [[nodiscard]] static Result<UnixListener> listen(const std::string& path);
-  // Unlinks the socket file.
+  // Unlinks the socket file (unless another process has replaced it since).
   ~UnixListener();
   UnixListener(UnixListener&& other) noexcept;
   UnixListener& operator=(UnixListener&&) = delete;
@@ -32,9 +33,11 @@ class UnixListener {
   [[nodiscard]] Result<std::optional<UniqueFd>> accept();
 
  private:
-  UnixListener(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  UnixListener(UniqueFd fd, std::string path, uint64_t inode)
+      : fd_(std::move(fd)), path_(std::move(path)), inode_(inode) {}
   UniqueFd fd_;
   std::string path_;
+  uint64_t inode_ = 0;  // of our socket file: never unlink a successor's
 };
 
 // Blocking connect to a Unix stream socket (the CLI's side of the UAPI).
