@@ -45,6 +45,14 @@ void PeerTimers::session_derived(Instant now) {
   slot(TimerAction::kZeroKeyMaterial) = now + 3 * kRejectAfterTime;
 }
 
+void PeerTimers::handshake_abandoned(Instant now) {
+  slot(TimerAction::kSendKeepalive).reset();
+  need_another_keepalive_ = false;
+  if (!pending(TimerAction::kZeroKeyMaterial)) {
+    slot(TimerAction::kZeroKeyMaterial) = now + 3 * kRejectAfterTime;
+  }
+}
+
 void PeerTimers::stop_all() {
   for (auto& d : deadlines_)
     d.reset();

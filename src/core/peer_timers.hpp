@@ -44,12 +44,16 @@ class PeerTimers {
   void handshake_initiated(Instant now, Duration jitter);
   void handshake_complete();
   void session_derived(Instant now);
-  // The peer was removed or its keys were zeroed: nothing is due any more.
+  // REKEY_ATTEMPT_TIME passed without a handshake: stop answering with keepalives
+  // and make sure the stale keys are zeroed (kernel: wg_expired_retransmit_handshake).
+  void handshake_abandoned(Instant now);
+  // The peer was removed: nothing is due any more.
   void stop_all();
 
   // Number of initiations sent since the last completed handshake.
   unsigned handshake_attempts() const { return handshake_attempts_; }
   void count_handshake_attempt() { ++handshake_attempts_; }
+  void reset_handshake_attempts() { handshake_attempts_ = 0; }
 
   std::optional<Instant> next_deadline() const;
   // Returns one action whose deadline is <= now and disarms it; call until nullopt.

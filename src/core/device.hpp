@@ -1,0 +1,195 @@
+// The WireGuard device, sans-I/O: peers, cryptokey routing, handshakes,
+// sessions and timers. It takes IP packets from the TUN side and datagrams
+// from the UDP side, with `now` passed in, and says what to do with them;
+// it never touches a socket or a clock.
+//
+// Outbound (TUN -> UDP):
+//   1. the agent reads an IP packet into buffer[16..16+len) (room for the header)
+//   2. send_packet(): route by destination -> peer -> current session
+//   3. pad to 16, encrypt in place -> Send {endpoint, buffer[0..n)}
+//      or, without a session: stage the packet, start a handshake -> Queued
+// Inbound (UDP -> TUN):
+//   1. receive_datagram(): classify -> handshake message or transport data
+//   2. transport: index -> session -> replay check -> decrypt in place ->
+//      learn endpoint (roaming) -> check inner source against allowed IPs
+//      -> Deliver {the inner packet inside the datagram buffer}
+// Everything else the device sends (handshakes, cookie replies, keepalives,
+// packets staged until a handshake completed) comes out of poll_transmit().
+// Every discarded packet is counted by reason (drops(), per peer too).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "base/bytes.hpp"
+#include "base/drop_reason.hpp"
+#include "base/ip.hpp"
+#include "base/time.hpp"
+#include "core/allowed_ips.hpp"
+#include "core/peer.hpp"
+#include "crypto/key.hpp"
+#include "noise/cookie.hpp"
+#include "noise/identity.hpp"
+#include "wire/wireguard.hpp"
+
+namespace tern::core {
+
+// Room the agent leaves before an outbound IP packet and needs after it.
+inline constexpr size_t kSendHeadroom = wire::kTransportHeaderSize;
+inline constexpr size_t kSendTailroom = 15 + wire::kAuthTagSize;  // padding + tag
+
+struct SendResult {
+  enum class Kind : uint8_t { kSend, kQueued, kDropped };
+  Kind kind = Kind::kDropped;
+  Endpoint to;          // kSend
+  size_t length = 0;    // kSend: the message is buffer[0..length)
+  DropReason reason{};  // kDropped
+};
+
+struct ReceiveResult {
+  enum class Kind : uint8_t { kDeliver, kConsumed, kDropped };
+  Kind kind = Kind::kDropped;
+  Bytes packet;         // kDeliver: the inner IP packet, inside the datagram buffer
+  DropReason reason{};  // kDropped
+};
+
+struct Transmit {
+  Endpoint to;
+  Bytes data;  // valid until the next call into the device
+};
+
+// A read-only view of a peer for status and the UAPI.
+struct PeerInfo {
+  PeerId id = 0;
+  crypto::Key public_key{};
+  crypto::Key preshared_key{};
+  std::optional<Endpoint> endpoint;
+  std::optional<WallTime> last_handshake;
+  uint16_t persistent_keepalive = 0;
+  std::vector<IpPrefix> allowed_ips;
+  TrafficCounters traffic;
+  DropCounters drops;
+};
+
+class Device {
+ public:
+  explicit Device(const crypto::Key& private_key);
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  // ---- Configuration ----
+  void set_private_key(const crypto::Key& private_key);
+  const crypto::Key& private_key() const { return identity_.private_key; }
+  const crypto::Key& public_key() const { return identity_.public_key; }
+  // Largest inner packet; padding never grows a packet beyond it.
+  void set_mtu(size_t mtu) { mtu_ = mtu; }
+  size_t mtu() const { return mtu_; }
+  // Relates the monotonic clock to wall time, for TAI64N and last-handshake times.
+  void set_wall_clock(WallTime wall, Instant mono) { wall_offset_ns_ = wall.unix_ns - to_ns(mono); }
+  // Tests and operators can force cookie (mac2) checks; otherwise load decides.
+  void force_under_load(bool on) { forced_under_load_ = on; }
+
+  // Adds a peer, or returns the existing one with that key. nullopt for our own key.
+  std::optional<PeerId> add_peer(const crypto::Key& public_key);
+  std::optional<PeerId> find_peer(const crypto::Key& public_key) const;
+  void remove_peer(PeerId id);
+  void remove_all_peers();
+  void set_preshared_key(PeerId id, const crypto::Key& psk);
+  void set_endpoint(PeerId id, const Endpoint& endpoint);
+  // Seconds, 0 = off. Turning it on sends a keepalive at once, as WireGuard does.
+  void set_persistent_keepalive(PeerId id, uint16_t seconds, Instant now);
+  void add_allowed_ip(PeerId id, const IpPrefix& prefix);
+  void clear_allowed_ips(PeerId id);
+
+  std::vector<PeerId> peer_ids() const;
+  std::optional<PeerInfo> peer_info(PeerId id) const;
+
+  // ---- Data path ----
+  // `buffer` holds the IP packet at [kSendHeadroom, kSendHeadroom + length) and has
+  // kSendTailroom bytes after it.
+  SendResult send_packet(MutableBytes buffer, size_t length, Instant now);
+  // Decrypts in place; a delivered packet points into `datagram`.
+  ReceiveResult receive_datagram(const Endpoint& from, MutableBytes datagram, Instant now);
+
+  // ---- Control messages and timers ----
+  std::optional<Transmit> poll_transmit(Instant now);
+  std::optional<Instant> poll_timeout() const;
+  void handle_timeout(Instant now);
+
+  // ---- Counters ----
+  const DropCounters& drops() const { return drops_; }
+  const TrafficCounters& totals() const { return totals_; }
+  // Counts a drop that happened outside the device (e.g. a failed send) against a
+  // peer's endpoint when one matches.
+  void count_drop(DropReason reason, const std::optional<Endpoint>& to = std::nullopt);
+
+ private:
+  struct Pending {
+    Endpoint to;
+    std::array<uint8_t, wire::kInitiationSize> data{};
+    size_t length = 0;
+  };
+
+  Peer* peer(PeerId id);
+  const Peer* peer(PeerId id) const;
+  void drop(DropReason reason, Peer* p = nullptr);
+  WallTime wall(Instant now) const { return WallTime{to_ns(now) + wall_offset_ns_}; }
+  Duration jitter();
+  bool under_load(Instant now);
+
+  uint32_t allocate_index(PeerId id);
+  void release_index(uint32_t index);
+
+  // Send side (device_send.cpp).
+  size_t encrypt_for(Peer& p, Keypair& kp, MutableBytes buffer, size_t length, Instant now);
+  void stage(Peer& p, Bytes packet);
+  void send_initiation(Peer& p, Instant now, bool is_retry);
+  void send_keepalive(Peer& p, Instant now);
+  void keep_key_fresh_on_send(Peer& p, const Keypair& kp, Instant now);
+  void queue_message(Peer& p, Pending message);
+
+  // Receive side (device_receive.cpp).
+  ReceiveResult receive_transport(const Endpoint& from, MutableBytes datagram, Instant now);
+  ReceiveResult receive_initiation(const Endpoint& from, MutableBytes datagram, Instant now);
+  ReceiveResult receive_response(const Endpoint& from, MutableBytes datagram, Instant now);
+  ReceiveResult receive_cookie_reply(MutableBytes datagram, Instant now);
+  // mac1, and under load mac2 (answering with a cookie reply); false = dropped.
+  bool check_macs(const Endpoint& from, Bytes message, Instant now, ReceiveResult& result);
+
+  // Sessions (device_sessions.cpp).
+  void install_keypair(Peer& p, const noise::SessionKeys& keys, Instant now);
+  void promote_next(Peer& p);
+  void clear_keypairs(Peer& p);
+  void handshake_completed(Peer& p, Instant now);
+  void on_timer(Peer& p, TimerAction action, Instant now);
+
+  noise::LocalIdentity identity_;
+  noise::CookieChecker cookie_checker_;
+  size_t mtu_ = 1420;
+  int64_t wall_offset_ns_ = 0;
+
+  std::unordered_map<PeerId, std::unique_ptr<Peer>> peers_;
+  std::unordered_map<uint32_t, PeerId> indices_;  // our receiver indices -> peer
+  AllowedIps<PeerId> allowed_ips_;
+  PeerId next_peer_id_ = 1;
+
+  std::deque<Pending> pending_;
+  std::deque<PeerId> flush_;      // peers whose staged packets may now go out
+  std::vector<uint8_t> scratch_;  // poll_transmit's buffer for staged packets
+  Pending scratch_pending_;       // poll_transmit's last control message
+
+  bool forced_under_load_ = false;
+  Instant load_window_start_{};
+  unsigned load_window_count_ = 0;
+  std::optional<Instant> under_load_until_;
+
+  DropCounters drops_;
+  TrafficCounters totals_;
+};
+
+}  // namespace tern::core
