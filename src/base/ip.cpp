@@ -103,7 +103,10 @@ bool IpPrefix::contains(const IpAddress& a) const {
 }
 
 std::string IpPrefix::to_string() const {
-  return address.to_string() + "/" + std::to_string(length);
+  std::string out = address.to_string();
+  out.push_back('/');
+  out.append(std::to_string(length));
+  return out;
 }
 
 std::optional<Endpoint> Endpoint::parse(std::string_view text) {
@@ -132,8 +135,14 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text) {
 }
 
 std::string Endpoint::to_string() const {
-  if (address.is_v6()) return "[" + address.to_string() + "]:" + std::to_string(port);
-  return address.to_string() + ":" + std::to_string(port);
+  std::string out;
+  out.reserve(INET6_ADDRSTRLEN + 8);
+  if (address.is_v6()) out.push_back('[');
+  out.append(address.to_string());
+  if (address.is_v6()) out.push_back(']');
+  out.push_back(':');
+  out.append(std::to_string(port));
+  return out;
 }
 
 }  // namespace tern
