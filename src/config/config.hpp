@@ -1,0 +1,53 @@
+// The interface configuration `tern up` reads: a wg-quick file, so that an
+// operator's existing WireGuard config works unchanged. Keys wg-quick knows but
+// tern does not act on are accepted and reported as warnings; every error names
+// the file, the line and the fix. docs/config.md is the reference for each key.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/ip.hpp"
+#include "base/result.hpp"
+#include "crypto/key.hpp"
+
+namespace tern::config {
+
+inline constexpr uint32_t kMinMtu = 576;
+inline constexpr uint32_t kMaxMtu = 65535;
+inline constexpr size_t kMaxConfigBytes = 1 << 20;
+
+struct PeerConfig {
+  crypto::Key public_key{};
+  std::optional<crypto::Key> preshared_key;
+  // As written ("host:port", "[v6]:port"); a host name is resolved by the caller.
+  std::optional<std::string> endpoint;
+  std::vector<IpPrefix> allowed_ips;  // host bits cleared, as WireGuard routes them
+  uint16_t persistent_keepalive = 0;  // seconds; 0 is off
+  int line = 0;                       // of the [Peer] header, for messages
+};
+
+struct InterfaceConfig {
+  crypto::Key private_key{};
+  std::optional<uint16_t> listen_port;  // none: a random port
+  std::vector<IpPrefix> addresses;      // host bits kept: 10.0.0.1/24 is address and subnet
+  std::optional<uint32_t> mtu;          // none: the agent chooses
+  std::vector<PeerConfig> peers;
+  // "line N: ..." for keys accepted but not applied, and for doubtful values.
+  std::vector<std::string> warnings;
+
+  // tern's own keys (not wg-quick's); see docs/config.md.
+  bool path_mtu_discovery = true;  // PathMtuDiscovery = on | off
+  bool mss_clamp = true;           // MssClamp = on | off
+};
+
+// `file_name` only prefixes messages ("wg0.conf:7: ...").
+[[nodiscard]] Result<InterfaceConfig> parse_config(std::string_view text,
+                                                   std::string_view file_name);
+// Reads and parses a file; also warns when others may read it (it holds a private key).
+[[nodiscard]] Result<InterfaceConfig> load_config(const std::string& path);
+
+}  // namespace tern::config

@@ -1,0 +1,35 @@
+// Parsers for the values of single config keys. Each error says what is wrong
+// and how to write the value; the caller prefixes it with "file:line: ".
+// Internal to config/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/ip.hpp"
+#include "base/result.hpp"
+#include "crypto/key.hpp"
+
+namespace tern::config::detail {
+
+bool iequals(std::string_view a, std::string_view b);
+std::string_view trim(std::string_view s);
+// "a, b ,c" -> {"a", "b", "c"}; an empty item stays (and is an error to the caller).
+std::vector<std::string_view> split_list(std::string_view value);
+
+// `hint` says where a good key comes from, e.g. "`wg genkey` prints one".
+[[nodiscard]] Result<crypto::Key> parse_key(std::string_view name, std::string_view value,
+                                            std::string_view hint);
+[[nodiscard]] Result<uint16_t> parse_listen_port(std::string_view value);
+[[nodiscard]] Result<uint32_t> parse_mtu(std::string_view value);
+[[nodiscard]] Result<uint16_t> parse_keepalive(std::string_view value);
+[[nodiscard]] Result<bool> parse_switch(std::string_view name, std::string_view value);
+// Checks the shape ("host:port", "[v6]:port") and returns the text as written.
+[[nodiscard]] Result<std::string> parse_endpoint(std::string_view value);
+// One item of Address or AllowedIPs; `example` completes "e.g. ...".
+[[nodiscard]] Result<IpPrefix> parse_prefix(std::string_view name, std::string_view item,
+                                            std::string_view example);
+
+}  // namespace tern::config::detail
