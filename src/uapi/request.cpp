@@ -1,0 +1,76 @@
+#include "uapi/request.hpp"
+
+namespace tern::uapi {
+namespace {
+
+constexpr std::string_view kGet = "get=1\n";
+constexpr std::string_view kSet = "set=1\n";
+
+}  // namespace
+
+void RequestFramer::feed(std::string_view bytes) {
+  if (failed_ || overflow_) return;  // after a gap the stream cannot be framed again
+  // A little beyond the limit is kept, so that a request exactly at it still frames.
+  const size_t room = max_bytes_ + 2 > buffer_.size() ? max_bytes_ + 2 - buffer_.size() : 0;
+  if (bytes.size() > room) overflow_ = true;
+  buffer_.append(bytes.substr(0, room));
+}
+
+UapiResult<std::optional<Request>> RequestFramer::next() {
+  if (failed_) return tl::unexpected(*failed_);
+  auto result = frame();
+  // Requests wholly before the dropped bytes are good; the one cut by them is not.
+  if (result && !*result && overflow_) {
+    failed_ = UapiError{EMSGSIZE, "request larger than " + std::to_string(max_bytes_) + " bytes"};
+  }
+  if (failed_) {
+    buffer_.clear();
+    return tl::unexpected(*failed_);
+  }
+  return result;
+}
+
+UapiResult<std::optional<Request>> RequestFramer::frame() {
+  auto failure = [&](int errno_value, std::string message) {
+    failed_ = UapiError{errno_value, std::move(message)};
+    return tl::unexpected(*failed_);
+  };
+
+  // The operation line: checked as soon as its bytes are in, so that garbage
+  // fails at once rather than after a megabyte.
+  const size_t head = std::min(buffer_.size(), kGet.size());
+  std::string_view start(buffer_.data(), head);
+  const bool is_get = start == kGet.substr(0, head);
+  const bool is_set = start == kSet.substr(0, head);
+  if (!is_get && !is_set) return failure(EINVAL, "unknown operation; expected get=1 or set=1");
+  if (head < kGet.size()) return std::optional<Request>();
+
+  if (is_get) {
+    // wireguard-go wants the empty line right after "get=1".
+    if (buffer_.size() == kGet.size()) return std::optional<Request>();
+    if (buffer_[kGet.size()] != '\n')
+      return failure(EINVAL, "get=1 is not followed by an empty line");
+    buffer_.erase(0, kGet.size() + 1);
+    scanned_ = 0;
+    return std::optional<Request>(Request{Request::Operation::kGet, {}});
+  }
+
+  // set: the body ends at the first empty line, i.e. a '\n' right after a '\n'
+  // (the operation line's own '\n' counts, for an empty body).
+  size_t from = std::max(scanned_, kSet.size());
+  for (size_t i = from; i < buffer_.size(); ++i) {
+    if (buffer_[i] == '\n' && buffer_[i - 1] == '\n') {
+      Request r{Request::Operation::kSet, buffer_.substr(kSet.size(), i - kSet.size())};
+      buffer_.erase(0, i + 1);
+      scanned_ = 0;
+      return std::optional<Request>(std::move(r));
+    }
+  }
+  scanned_ = buffer_.size();
+  if (buffer_.size() > max_bytes_) {
+    return failure(EMSGSIZE, "request larger than " + std::to_string(max_bytes_) + " bytes");
+  }
+  return std::optional<Request>();
+}
+
+}  // namespace tern::uapi
