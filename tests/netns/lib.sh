@@ -15,9 +15,11 @@ TERN_RUN_DIR=/var/run/wireguard
 # Upper bound on the life of anything started here, even if this script is killed with SIGKILL.
 TERN_PROCESS_LIFETIME=${TERN_PROCESS_LIFETIME:-900}
 
-TERN_PIDS=()        # processes this script started, in start order
-TERN_NAMESPACES=()  # namespaces this script created
-TERN_IFACES=()      # tunnel interfaces (their UAPI sockets are ours to remove)
+# What this script created is listed in files under $TERN_WORK, one item a line, so that
+# subshells can create things too and the EXIT trap still finds them all:
+#   pids        processes this script started, in start order
+#   namespaces  namespaces this script created
+#   ifaces      "IFACE NAMESPACE IMPLEMENTATION" per agent (their UAPI sockets are ours)
 declare -A TERN_IFACE_NS=()    # iface -> namespace
 declare -A TERN_IFACE_PID=()   # iface -> pid of its agent
 declare -A TERN_IFACE_IMPL=()  # iface -> implementation
@@ -32,6 +34,7 @@ check() { printf '   check: %s\n' "$*"; }
 ok() { printf '   ok: %s\n' "$*"; }
 fail() {
   printf '\nFAIL: %s\n' "$*" >&2
+  [ -z "$TERN_WORK" ] || printf '%s\n' "$*" >"$TERN_WORK/last_failure"
   exit 1
 }
 skip() {
@@ -79,6 +82,9 @@ netns_init() {
   need_root
   need_tools ip wg nft nc ping ss timeout sha256sum head
   TERN_WORK=$(mktemp -d "${TMPDIR:-/tmp}/tern-netns.$$.XXXXXX")
+  : >"$TERN_WORK/pids"
+  : >"$TERN_WORK/namespaces"
+  : >"$TERN_WORK/ifaces"
   trap netns_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -89,33 +95,51 @@ netns_on_error() {
   printf '\nFAIL: command failed at line %s: %s\n' "$1" "$2" >&2
 }
 
+# run_isolated CMD...: runs CMD in a subshell under set -e, so that its failure (a fail, or
+# any failing command) ends only CMD. Its exit status lands in TERN_ISOLATED_RC. Call it as a
+# plain statement: inside `if` or `||`, bash would ignore set -e within CMD.
+run_isolated() {
+  trap - ERR
+  set +e
+  (
+    set -e
+    trap 'netns_on_error $LINENO "$BASH_COMMAND"' ERR
+    "$@"
+  )
+  # shellcheck disable=SC2034 # read by the caller
+  TERN_ISOLATED_RC=$?
+  set -e
+  trap 'netns_on_error $LINENO "$BASH_COMMAND"' ERR
+}
+
 netns_dump_diagnostics() {
-  local iface ns
-  for iface in "${TERN_IFACES[@]}"; do
-    ns=${TERN_IFACE_NS[$iface]}
-    printf '\n--- %s in %s (%s) ---\n' "$iface" "$ns" "${TERN_IFACE_IMPL[$iface]}" >&2
+  local iface ns impl
+  while read -r iface ns impl; do
+    printf '\n--- %s in %s (%s) ---\n' "$iface" "$ns" "$impl" >&2
     ip netns exec "$ns" timeout 5 wg show "$iface" >&2 2>/dev/null || true
     if [ -f "$TERN_WORK/$iface.log" ]; then
       printf -- '--- last lines of its log ---\n' >&2
       tail -n 25 "$TERN_WORK/$iface.log" >&2 || true
     fi
-  done
+  done <"$TERN_WORK/ifaces"
 }
 
 netns_cleanup() {
-  local rc=$? pid ns iface deadline alive
+  local rc=$? pid ns iface deadline alive pids=() i
   trap - ERR INT TERM
   set +e
-  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "$TERN_WORK" ]; then
+  [ -n "$TERN_WORK" ] || exit "$rc"
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
     netns_dump_diagnostics
   fi
-  for ((i = ${#TERN_PIDS[@]} - 1; i >= 0; i--)); do
-    kill -TERM "${TERN_PIDS[i]}" 2>/dev/null
+  mapfile -t pids <"$TERN_WORK/pids"
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[i]}" 2>/dev/null
   done
   deadline=$((SECONDS + 10))
   while :; do
     alive=()
-    for pid in "${TERN_PIDS[@]}"; do
+    for pid in "${pids[@]}"; do
       kill -0 "$pid" 2>/dev/null && alive+=("$pid")
     done
     [ ${#alive[@]} -eq 0 ] && break
@@ -126,14 +150,14 @@ netns_cleanup() {
     fi
     sleep 0.1
   done
-  for pid in "${TERN_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  for ns in "${TERN_NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  for iface in "${TERN_IFACES[@]}"; do rm -f "$TERN_RUN_DIR/$iface.sock"; done
-  [ -n "$TERN_WORK" ] && rm -rf "$TERN_WORK"
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  while read -r ns; do ip netns del "$ns" 2>/dev/null; done <"$TERN_WORK/namespaces"
+  while read -r iface _; do rm -f "$TERN_RUN_DIR/$iface.sock"; done <"$TERN_WORK/ifaces"
+  rm -rf "$TERN_WORK"
   exit "$rc"
 }
 
-track_pid() { TERN_PIDS+=("$1"); }
+track_pid() { printf '%s\n' "$1" >>"$TERN_WORK/pids"; }
 
 # wait_until SECONDS WHAT CMD...: polls CMD until it succeeds; fails naming WHAT at the deadline.
 wait_until() {
@@ -153,7 +177,7 @@ ns_create() {
   local var=$1 name
   name="tern-${var,,}-$$"
   ip netns add "$name" || skip "cannot create network namespaces here"
-  TERN_NAMESPACES+=("$name")
+  printf '%s\n' "$name" >>"$TERN_WORK/namespaces"
   ip -n "$name" link set lo up
   # No namespace is ever routed to the host's uplink: it has no route but what we add.
   ip netns exec "$name" sysctl -qw net.ipv4.ip_forward=0
@@ -250,7 +274,8 @@ wgquick_apply() {
 
 peer_ready() {
   local ns=$1 iface=$2 pid=$3
-  kill -0 "$pid" 2>/dev/null || fail "the agent for $iface exited during startup"
+  kill -0 "$pid" 2>/dev/null ||
+    fail "the agent for $iface exited during startup; its last words: $(tail -n 5 "$TERN_WORK/$iface.log")"
   [ -S "$TERN_RUN_DIR/$iface.sock" ] && ip netns exec "$ns" timeout 5 wg show "$iface" >/dev/null 2>&1
 }
 
@@ -288,7 +313,7 @@ peer_up() {
   esac
   pid=$!
   track_pid "$pid"
-  TERN_IFACES+=("$iface")
+  printf '%s %s %s\n' "$iface" "$ns" "$impl" >>"$TERN_WORK/ifaces"
   TERN_IFACE_NS[$iface]=$ns
   TERN_IFACE_PID[$iface]=$pid
   TERN_IFACE_IMPL[$iface]=$impl
