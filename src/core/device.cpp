@@ -91,6 +91,10 @@ void Device::add_allowed_ip(PeerId id, const IpPrefix& prefix) {
   if (peer(id)) allowed_ips_.insert(prefix.masked(), id);
 }
 
+void Device::remove_allowed_ip(PeerId id, const IpPrefix& prefix) {
+  allowed_ips_.remove(prefix.masked(), id);
+}
+
 void Device::clear_allowed_ips(PeerId id) {
   allowed_ips_.remove(id);
 }

@@ -104,6 +104,7 @@ class Device {
   // Seconds, 0 = off. Turning it on sends a keepalive at once, as WireGuard does.
   void set_persistent_keepalive(PeerId id, uint16_t seconds, Instant now);
   void add_allowed_ip(PeerId id, const IpPrefix& prefix);
+  void remove_allowed_ip(PeerId id, const IpPrefix& prefix);
   void clear_allowed_ips(PeerId id);
 
   std::vector<PeerId> peer_ids() const;

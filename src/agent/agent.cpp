@@ -1,0 +1,153 @@
+// Setup, the event loop and teardown of `tern up`.
+#include "agent/agent.hpp"
+
+#include <unistd.h>
+
+#include <array>
+
+#include "agent/agent_state.hpp"
+#include "agent/datapath.hpp"
+#include "agent/resolve.hpp"
+#include "base/log.hpp"
+#include "io/clock.hpp"
+
+namespace tern::agent {
+namespace {
+
+constexpr uint32_t kDefaultMtu = 1420;  // 1500 - 80: room for WireGuard over IPv6
+
+// Applies the [Peer] sections to the device.
+Status configure_peers(core::Device& device, const config::InterfaceConfig& config, Instant now) {
+  for (const auto& pc : config.peers) {
+    auto id = device.add_peer(pc.public_key);
+    if (!id) {
+      return fail("a [Peer] has this interface's own public key; remove that peer section");
+    }
+    if (pc.preshared_key) device.set_preshared_key(*id, *pc.preshared_key);
+    for (const auto& prefix : pc.allowed_ips)
+      device.add_allowed_ip(*id, prefix);
+    if (pc.endpoint) {
+      auto endpoint = resolve_endpoint(*pc.endpoint);
+      if (!endpoint) return fail(endpoint.error().message);
+      device.set_endpoint(*id, *endpoint);
+    }
+    device.set_persistent_keepalive(*id, pc.persistent_keepalive, now);
+  }
+  return {};
+}
+
+// Addresses, MTU, link up and a route per allowed prefix, as wg-quick does.
+Status configure_interface(Agent::State& s, const config::InterfaceConfig& config) {
+  auto index = s.netlink.link_index(s.name);
+  if (!index) return fail(index.error().message);
+  s.ifindex = *index;
+  if (auto st = s.netlink.set_mtu(s.ifindex, s.mtu); !st) return st;
+  for (const auto& a : config.addresses) {
+    if (auto st = s.netlink.add_address(s.ifindex, a); !st) return st;
+  }
+  if (auto st = s.netlink.set_up(s.ifindex); !st) return st;
+  for (const auto& pc : config.peers) {
+    for (const auto& prefix : pc.allowed_ips) {
+      if (prefix.length == 0) {
+        log::warn(
+            "AllowedIPs {} would route all traffic into the tunnel, including the tunnel's own "
+            "packets; tern does not install default routes yet: add narrower prefixes",
+            prefix.to_string());
+        continue;
+      }
+      if (auto st = s.netlink.add_route(s.ifindex, prefix); !st) return st;
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Agent::Agent(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Agent::~Agent() = default;
+
+Result<std::unique_ptr<Agent>> Agent::start(const config::InterfaceConfig& config,
+                                            const AgentOptions& options) {
+  auto tun = io::Tun::open(options.interface_name);
+  if (!tun) return fail(tun.error().message);
+  auto udp = io::UdpSocket::bind(config.listen_port.value_or(0));
+  if (!udp) return fail(udp.error().message);
+  auto netlink = io::Netlink::open();
+  if (!netlink) return fail(netlink.error().message);
+  auto poller = io::Poller::create();
+  if (!poller) return fail(poller.error().message);
+  auto signals = io::SignalFd::create();
+  if (!signals) return fail(signals.error().message);
+
+  auto state = std::make_unique<State>(config.private_key, std::move(*tun), std::move(*udp),
+                                       std::move(*netlink), std::move(*poller), std::move(*signals),
+                                       config.mtu.value_or(kDefaultMtu));
+  State& s = *state;
+  s.name = s.tun.name();
+  s.device.set_mtu(s.mtu);
+  const Instant now = io::monotonic_now();
+  s.device.set_wall_clock(io::wall_now(), now);
+  init_datapath(s);
+
+  // From here on, a failure closes the TUN, which removes the interface with its
+  // addresses and routes.
+  if (auto st = configure_interface(s, config); !st) return fail(st.error().message);
+  if (auto st = configure_peers(s.device, config, now); !st) return fail(st.error().message);
+
+  auto uapi = UapiServer::listen(options.socket_dir + "/" + s.name + ".sock");
+  if (!uapi) return fail(uapi.error().message);
+  s.uapi = std::move(*uapi);
+
+  for (auto [fd, token] : {std::pair{s.tun.fd(), kTokenTun}, std::pair{s.udp.fd(), kTokenUdp},
+                           std::pair{s.signals.fd(), kTokenSignal},
+                           std::pair{s.uapi->listener_fd(), kTokenUapiListener}}) {
+    if (auto st = s.poller.add(fd, token, true, false); !st) return fail(st.error().message);
+  }
+  log::info("interface {} is up: listening on UDP port {}, MTU {}, {} peer(s)", s.name,
+            s.udp.local_port(), s.mtu, config.peers.size());
+  return std::unique_ptr<Agent>(new Agent(std::move(state)));
+}
+
+Status Agent::run() {
+  State& s = *state_;
+  std::array<io::Ready, 64> ready;
+  for (;;) {
+    Instant now = io::monotonic_now();
+    s.device.set_wall_clock(io::wall_now(), now);
+    std::optional<Duration> timeout;
+    if (auto deadline = s.device.poll_timeout()) {
+      timeout = *deadline > now ? *deadline - now : Duration::zero();
+    }
+    auto n = s.poller.wait(timeout, ready);
+    if (!n) return fail(n.error().message);
+    now = io::monotonic_now();
+    for (size_t i = 0; i < *n; ++i) {
+      const io::Ready& r = ready[i];
+      switch (r.token) {
+        case kTokenTun:
+          pump_tun(s, now);
+          break;
+        case kTokenUdp:
+          pump_udp(s, now);
+          break;
+        case kTokenSignal:
+          if (auto sig = s.signals.read(); sig && *sig != SIGHUP) {
+            log::info("signal {}: removing interface {}", *sig, s.name);
+            return {};
+          }
+          break;
+        case kTokenUapiListener:
+          s.uapi->accept(s);
+          break;
+        default:
+          s.uapi->handle(s, r.token, now);
+          break;
+      }
+    }
+    s.device.handle_timeout(now);
+    flush_transmits(s, now);
+  }
+}
+
+}  // namespace tern::agent

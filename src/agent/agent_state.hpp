@@ -1,0 +1,67 @@
+// The agent's state, shared by its source files (setup, data path, UAPI server).
+// Internal to agent/.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/agent.hpp"
+#include "agent/uapi_server.hpp"
+#include "core/device.hpp"
+#include "io/netlink.hpp"
+#include "io/poller.hpp"
+#include "io/signals.hpp"
+#include "io/tun.hpp"
+#include "io/udp_socket.hpp"
+#include "io/unix_socket.hpp"
+
+namespace tern::agent {
+
+// Poller tokens: fixed ones, then one per UAPI connection from kTokenConnectionBase up.
+inline constexpr uint64_t kTokenTun = 1;
+inline constexpr uint64_t kTokenUdp = 2;
+inline constexpr uint64_t kTokenSignal = 3;
+inline constexpr uint64_t kTokenUapiListener = 4;
+inline constexpr uint64_t kTokenConnectionBase = 1000;
+
+// Packets moved per batch in each direction.
+inline constexpr size_t kBatchSize = 64;
+
+struct Agent::State {
+  State(core::Device&& dev) = delete;
+  State(const crypto::Key& private_key, io::Tun t, io::UdpSocket u, io::Netlink n, io::Poller p,
+        io::SignalFd s, uint32_t interface_mtu)
+      : device(private_key),
+        tun(std::move(t)),
+        udp(std::move(u)),
+        netlink(std::move(n)),
+        poller(std::move(p)),
+        signals(std::move(s)),
+        mtu(interface_mtu),
+        recv(kBatchSize, 65536),
+        send(2 * kBatchSize) {}
+
+  std::string name;
+  int ifindex = 0;
+  core::Device device;
+  io::Tun tun;
+  io::UdpSocket udp;
+  io::Netlink netlink;
+  io::Poller poller;
+  io::SignalFd signals;
+  std::unique_ptr<UapiServer> uapi;
+  uint32_t mtu;
+  uint32_t fwmark = 0;  // stored and reported for `wg`; tern does not mark packets yet
+
+  // Data-path buffers, allocated once.
+  io::RecvBatch recv;
+  io::SendBatch send;
+  size_t slot_size = 0;
+  std::vector<uint8_t> tun_slots;   // kBatchSize slots of slot_size bytes
+  std::vector<uint8_t> ctrl_slots;  // copies of poll_transmit() output awaiting sendmmsg
+  size_t ctrl_used = 0;
+};
+
+}  // namespace tern::agent

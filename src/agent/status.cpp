@@ -1,0 +1,159 @@
+#include "agent/status.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+namespace tern::agent {
+namespace {
+
+nlohmann::json drops_json(const DropCounters& d) {
+  nlohmann::json j = nlohmann::json::object();
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    j[std::string(drop_reason_name(static_cast<DropReason>(i)))] = d.counts[i];
+  }
+  return j;
+}
+
+DropCounters drops_from_json(const nlohmann::json& j) {
+  DropCounters d;
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    auto name = std::string(drop_reason_name(static_cast<DropReason>(i)));
+    if (j.contains(name)) d.counts[i] = j.at(name).get<uint64_t>();
+  }
+  return d;
+}
+
+void traffic_to_json(nlohmann::json& j, const TrafficCounters& t) {
+  j["rx_bytes"] = t.rx_bytes;
+  j["tx_bytes"] = t.tx_bytes;
+  j["rx_packets"] = t.rx_packets;
+  j["tx_packets"] = t.tx_packets;
+}
+
+TrafficCounters traffic_from_json(const nlohmann::json& j) {
+  return {j.at("rx_bytes").get<uint64_t>(), j.at("tx_bytes").get<uint64_t>(),
+          j.at("rx_packets").get<uint64_t>(), j.at("tx_packets").get<uint64_t>()};
+}
+
+std::string bytes_human(uint64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(units)) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.2f} {}", v, units[u]);
+}
+
+std::string age_human(WallTime then, WallTime now) {
+  int64_t s = (now.unix_ns - then.unix_ns) / 1'000'000'000;
+  if (s < 0) s = 0;
+  if (s < 120) return fmt::format("{} s ago", s);
+  if (s < 7200) return fmt::format("{} min {} s ago", s / 60, s % 60);
+  return fmt::format("{} h {} min ago", s / 3600, (s / 60) % 60);
+}
+
+std::string drops_human(const DropCounters& d) {
+  std::string out;
+  for (size_t i = 0; i < kDropReasonCount; ++i) {
+    if (d.counts[i] == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += fmt::format("{} {}", drop_reason_name(static_cast<DropReason>(i)), d.counts[i]);
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const InterfaceStatus& s) {
+  nlohmann::json j;
+  j["name"] = s.name;
+  j["public_key"] = s.public_key;
+  j["listen_port"] = s.listen_port;
+  j["mtu"] = s.mtu;
+  nlohmann::json totals;
+  traffic_to_json(totals, s.totals);
+  totals["drops"] = drops_json(s.drops);
+  totals["drops_total"] = s.drops.total();
+  j["totals"] = totals;
+  j["peers"] = nlohmann::json::array();
+  for (const auto& p : s.peers) {
+    nlohmann::json pj;
+    pj["public_key"] = p.public_key;
+    pj["endpoint"] = p.endpoint ? nlohmann::json(p.endpoint->to_string()) : nlohmann::json();
+    pj["last_handshake_unix"] = p.last_handshake
+                                    ? nlohmann::json(p.last_handshake->unix_ns / 1'000'000'000)
+                                    : nlohmann::json();
+    traffic_to_json(pj, p.traffic);
+    pj["persistent_keepalive"] = p.persistent_keepalive;
+    pj["allowed_ips"] = nlohmann::json::array();
+    for (const auto& a : p.allowed_ips)
+      pj["allowed_ips"].push_back(a.to_string());
+    pj["drops"] = drops_json(p.drops);
+    pj["drops_total"] = p.drops.total();
+    j["peers"].push_back(pj);
+  }
+  return j;
+}
+
+InterfaceStatus status_from_json(const nlohmann::json& j) {
+  InterfaceStatus s;
+  s.name = j.at("name").get<std::string>();
+  s.public_key = j.at("public_key").get<std::string>();
+  s.listen_port = j.at("listen_port").get<uint16_t>();
+  s.mtu = j.value("mtu", 0u);
+  s.totals = traffic_from_json(j.at("totals"));
+  s.drops = drops_from_json(j.at("totals").at("drops"));
+  for (const auto& pj : j.at("peers")) {
+    PeerStatus p;
+    p.public_key = pj.at("public_key").get<std::string>();
+    if (pj.at("endpoint").is_string()) {
+      p.endpoint = Endpoint::parse(pj.at("endpoint").get<std::string>());
+    }
+    if (pj.at("last_handshake_unix").is_number()) {
+      p.last_handshake = WallTime{pj.at("last_handshake_unix").get<int64_t>() * 1'000'000'000};
+    }
+    p.traffic = traffic_from_json(pj);
+    p.persistent_keepalive = pj.value("persistent_keepalive", uint16_t{0});
+    for (const auto& a : pj.at("allowed_ips")) {
+      if (auto prefix = IpPrefix::parse(a.get<std::string>())) p.allowed_ips.push_back(*prefix);
+    }
+    p.drops = drops_from_json(pj.at("drops"));
+    s.peers.push_back(std::move(p));
+  }
+  return s;
+}
+
+std::string format_status(const InterfaceStatus& s, WallTime now) {
+  std::string out;
+  out += fmt::format("interface {}\n", s.name);
+  out += fmt::format("  public key:  {}\n", s.public_key);
+  out += fmt::format("  listen port: {}\n", s.listen_port);
+  if (s.mtu) out += fmt::format("  mtu:         {}\n", s.mtu);
+  out += fmt::format("  traffic:     rx {} ({} packets), tx {} ({} packets)\n",
+                     bytes_human(s.totals.rx_bytes), s.totals.rx_packets,
+                     bytes_human(s.totals.tx_bytes), s.totals.tx_packets);
+  out += fmt::format("  dropped:     {} ({})\n", s.drops.total(), drops_human(s.drops));
+  for (const auto& p : s.peers) {
+    out += fmt::format("\npeer {}\n", p.public_key);
+    out += fmt::format("  endpoint:       {}\n", p.endpoint ? p.endpoint->to_string() : "(none)");
+    std::string ips;
+    for (const auto& a : p.allowed_ips)
+      ips += (ips.empty() ? "" : ", ") + a.to_string();
+    out += fmt::format("  allowed ips:    {}\n", ips.empty() ? "(none)" : ips);
+    out += fmt::format("  last handshake: {}\n",
+                       p.last_handshake ? age_human(*p.last_handshake, now) : "never");
+    out += fmt::format("  traffic:        rx {} ({} packets), tx {} ({} packets)\n",
+                       bytes_human(p.traffic.rx_bytes), p.traffic.rx_packets,
+                       bytes_human(p.traffic.tx_bytes), p.traffic.tx_packets);
+    if (p.persistent_keepalive) {
+      out += fmt::format("  keepalive:      every {} s\n", p.persistent_keepalive);
+    }
+    out += fmt::format("  dropped:        {} ({})\n", p.drops.total(), drops_human(p.drops));
+  }
+  return out;
+}
+
+}  // namespace tern::agent
