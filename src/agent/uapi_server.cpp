@@ -13,8 +13,6 @@
 namespace tern::agent {
 namespace {
 
-// A request larger than this is hostile or broken: the connection is closed.
-constexpr size_t kMaxRequest = 1 << 20;
 constexpr int kWriteTimeoutMs = 1000;
 
 bool write_all(int fd, const std::string& data) {
@@ -144,7 +142,7 @@ void UapiServer::accept(Agent::State& s) {
       log::warn("UAPI: {}", st.error().message);
       continue;
     }
-    connections_.emplace(token, Connection{std::move(**fd), {}});
+    connections_.emplace(token, Connection{std::move(**fd), uapi::RequestFramer()});
   }
 }
 
@@ -167,41 +165,41 @@ void UapiServer::handle(Agent::State& s, uint64_t token, Instant now) {
       return;
     }
     if (!*n) break;  // nothing more now
-    c.in.append(reinterpret_cast<const char*>(buf), **n);
-    if (c.in.size() > kMaxRequest) {
-      log::warn("UAPI: request over {} bytes; closing the connection", kMaxRequest);
-      close(s, token);
-      return;
-    }
-  }
-  // Answer every complete request (terminated by an empty line).
-  for (size_t end; (end = c.in.find("\n\n")) != std::string::npos;) {
-    std::string request = c.in.substr(0, end + 1);
-    c.in.erase(0, end + 2);
-    if (!answer(s, c, request, now)) {
-      close(s, token);
-      return;
+    c.framer.feed(std::string_view(reinterpret_cast<const char*>(buf), **n));
+    // Answer every complete request.
+    for (;;) {
+      auto request = c.framer.next();
+      if (!request) {
+        // Unknown operation or oversized request: say so, then hang up.
+        log::warn("UAPI: {}", request.error().message);
+        (void)write_all(c.fd.get(), uapi::format_errno(request.error().errno_value));
+        close(s, token);
+        return;
+      }
+      if (!*request) break;
+      if (!answer(s, c, **request, now)) {
+        close(s, token);
+        return;
+      }
     }
   }
 }
 
-bool UapiServer::answer(Agent::State& s, Connection& c, const std::string& request, Instant now) {
-  const size_t eol = request.find('\n');
-  const std::string op = request.substr(0, eol);
-  const std::string body = request.substr(eol + 1);
+bool UapiServer::answer(Agent::State& s, Connection& c, const uapi::Request& request, Instant now) {
   std::string reply;
-  if (op == "get=1") {
-    reply = uapi::format_get(snapshot(s));
-  } else if (op == "set=1") {
-    auto req = uapi::parse_set(body);
-    int err = req ? apply_set(s, *req, now) : req.error().errno_value;
-    if (!req) log::warn("UAPI set rejected: {}", req.error().message);
-    reply = uapi::format_errno(err);
-  } else if (op == kStatusRequest) {
-    reply = "status=" + to_json(collect_status(s)).dump() + "\nerrno=0\n\n";
-  } else {
-    log::warn("UAPI: unknown operation '{}'", op.substr(0, 64));
-    return false;
+  switch (request.operation) {
+    case uapi::Request::Operation::kGet:
+      reply = uapi::format_get(snapshot(s));
+      break;
+    case uapi::Request::Operation::kSet: {
+      auto req = uapi::parse_set(request.body);
+      if (!req) log::warn("UAPI set rejected: {}", req.error().message);
+      reply = uapi::format_errno(req ? apply_set(s, *req, now) : req.error().errno_value);
+      break;
+    }
+    case uapi::Request::Operation::kTernStatus:
+      reply = "status=" + to_json(collect_status(s)).dump() + "\nerrno=0\n\n";
+      break;
   }
   return write_all(c.fd.get(), reply);
 }

@@ -16,6 +16,7 @@
 #include "base/time.hpp"
 #include "io/fd.hpp"
 #include "io/unix_socket.hpp"
+#include "uapi/request.hpp"
 
 namespace tern::agent {
 
@@ -31,13 +32,13 @@ class UapiServer {
  private:
   struct Connection {
     io::UniqueFd fd;
-    std::string in;
+    uapi::RequestFramer framer;
   };
 
   explicit UapiServer(io::UnixListener listener) : listener_(std::move(listener)) {}
   void close(Agent::State& s, uint64_t token);
   // Answers one complete request; false when the connection should close.
-  bool answer(Agent::State& s, Connection& c, const std::string& request, Instant now);
+  bool answer(Agent::State& s, Connection& c, const uapi::Request& request, Instant now);
 
   io::UnixListener listener_;
   std::unordered_map<uint64_t, Connection> connections_;

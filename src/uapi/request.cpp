@@ -3,8 +3,22 @@
 namespace tern::uapi {
 namespace {
 
-constexpr std::string_view kGet = "get=1\n";
 constexpr std::string_view kSet = "set=1\n";
+
+// Operations that are one line followed by the empty line.
+struct LineOperation {
+  std::string_view line;
+  Request::Operation operation;
+};
+constexpr LineOperation kLineOperations[] = {
+    {"get=1\n", Request::Operation::kGet},
+    {"get=tern-status\n", Request::Operation::kTernStatus},  // tern's own: JSON status
+};
+
+bool starts_like(std::string_view buffer, std::string_view line) {
+  const size_t n = std::min(buffer.size(), line.size());
+  return buffer.substr(0, n) == line.substr(0, n);
+}
 
 }  // namespace
 
@@ -38,22 +52,27 @@ UapiResult<std::optional<Request>> RequestFramer::frame() {
 
   // The operation line: checked as soon as its bytes are in, so that garbage
   // fails at once rather than after a megabyte.
-  const size_t head = std::min(buffer_.size(), kGet.size());
-  std::string_view start(buffer_.data(), head);
-  const bool is_get = start == kGet.substr(0, head);
-  const bool is_set = start == kSet.substr(0, head);
-  if (!is_get && !is_set) return failure(EINVAL, "unknown operation; expected get=1 or set=1");
-  if (head < kGet.size()) return std::optional<Request>();
-
-  if (is_get) {
-    // wireguard-go wants the empty line right after "get=1".
-    if (buffer_.size() == kGet.size()) return std::optional<Request>();
-    if (buffer_[kGet.size()] != '\n')
-      return failure(EINVAL, "get=1 is not followed by an empty line");
-    buffer_.erase(0, kGet.size() + 1);
-    scanned_ = 0;
-    return std::optional<Request>(Request{Request::Operation::kGet, {}});
+  const std::string_view buffered(buffer_);
+  if (!starts_like(buffered, kSet)) {
+    bool maybe = false;
+    for (const auto& op : kLineOperations) {
+      if (!starts_like(buffered, op.line)) continue;
+      maybe = true;
+      if (buffered.size() < op.line.size()) continue;
+      // wireguard-go wants the empty line right after the operation.
+      if (buffered.size() == op.line.size()) return std::optional<Request>();
+      if (buffered[op.line.size()] != '\n') {
+        return failure(EINVAL, std::string(op.line.substr(0, op.line.size() - 1)) +
+                                   " is not followed by an empty line");
+      }
+      buffer_.erase(0, op.line.size() + 1);
+      scanned_ = 0;
+      return std::optional<Request>(Request{op.operation, {}});
+    }
+    if (!maybe) return failure(EINVAL, "unknown operation; expected get=1 or set=1");
+    return std::optional<Request>();
   }
+  if (buffered.size() < kSet.size()) return std::optional<Request>();
 
   // set: the body ends at the first empty line, i.e. a '\n' right after a '\n'
   // (the operation line's own '\n' counts, for an empty body).

@@ -22,7 +22,8 @@ namespace tern::uapi {
 inline constexpr size_t kMaxRequestBytes = 1 << 20;
 
 struct Request {
-  enum class Operation { kGet, kSet };
+  // kTernStatus: "get=tern-status", tern's extension answered with its status as JSON.
+  enum class Operation { kGet, kSet, kTernStatus };
   Operation operation = Operation::kGet;
   std::string body;  // set: the key=value lines, each ending '\n'; get: empty
 };

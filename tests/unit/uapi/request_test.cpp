@@ -31,6 +31,27 @@ TEST(UapiRequest, Get) {
   EXPECT_FALSE(*none);
 }
 
+TEST(UapiRequest, TernStatusArrivingByteByByte) {
+  RequestFramer f;
+  const std::string request = "get=tern-status\n\n";
+  for (size_t i = 0; i + 1 < request.size(); ++i) {
+    f.feed(request.substr(i, 1));
+    auto partial = f.next();
+    ASSERT_TRUE(partial) << "after " << i + 1 << " bytes";
+    EXPECT_FALSE(*partial);
+  }
+  f.feed("\n");
+  auto r = f.next();
+  ASSERT_TRUE(r && *r);
+  EXPECT_EQ((*r)->operation, Op::kTernStatus);
+}
+
+TEST(UapiRequest, UnknownGetVariantFails) {
+  RequestFramer f;
+  f.feed("get=2\n\n");
+  EXPECT_FALSE(f.next());
+}
+
 TEST(UapiRequest, Set) {
   RequestFramer f;
   f.feed(kSet);
