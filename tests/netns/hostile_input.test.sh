@@ -88,6 +88,7 @@ drops_total() {
   jq -r --arg i "$is" '.interfaces[] | select(.name == $i) | (.totals.drops_total // 0)' <<<"$1"
 }
 udp_rcvbuf_errors() {
+  # shellcheck disable=SC2016 # awk program
   ip netns exec "$S" awk '/^Udp:/ { if (!n) { for (i = 2; i <= NF; i++) col[$i] = i; n = 1 }
     else print $col["RcvbufErrors"] }' /proc/net/snmp
 }
@@ -107,6 +108,7 @@ rcvbuf_before=$(udp_rcvbuf_errors)
 step "attack from 203.0.113.2"
 # One UDP socket, bounded: RANDOM_DATAGRAMS random ones plus about 400 shaped ones. A short
 # pause every 50 datagrams keeps most of them out of the kernel's socket-buffer drops.
+# shellcheck disable=SC2016 # perl program
 blast=$(ip netns exec "$M" timeout 120 perl -MIO::Socket::INET -e '
   my ($host, $n_random, $init, $data) = @ARGV;
   my $s = IO::Socket::INET->new(PeerAddr => $host, Proto => "udp") or die "socket: $!";
