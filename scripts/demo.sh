@@ -109,10 +109,10 @@ for side in "$ALICE $ia alice" "$BOB $ib bob"; do
   read -r ns iface name <<<"$side"
   if [ "$impl" = tern ]; then
     echo "   $name: tern status $iface"
-    ip netns exec "$ns" "$TERN" status "$iface" | sed 's/^/     /'
+    ip netns exec "$ns" timeout 10 "$TERN" status "$iface" | sed 's/^/     /'
   else
     echo "   $name: wg show $iface"
-    ip netns exec "$ns" wg show "$iface" | sed 's/^/     /'
+    wg_in "$ns" show "$iface" | sed 's/^/     /'
   fi
 done
 

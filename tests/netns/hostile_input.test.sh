@@ -78,7 +78,7 @@ check "captured a handshake initiation and a data message to replay"
 [ "$replay_data" != - ] || fail "no data message from the peer in the capture"
 ok "initiation (148 bytes) and data message ($((${#replay_data} / 2)) bytes) captured"
 
-tern_status() { ip netns exec "$S" "$TERN" status "$is" --json; }
+tern_status() { ip netns exec "$S" timeout 10 "$TERN" status "$is" --json; }
 # drop_count JSON REASON: the interface total for REASON (0 when absent).
 drop_count() {
   jq -r --arg i "$is" --arg r "$2" \
@@ -153,7 +153,7 @@ check "the server agent still runs"
 peer_alive "$is" || fail "the $IMPL_SERVER server exited during the attack"
 ok "still running"
 check "the replays did not move the peer's endpoint"
-endpoint=$(ip netns exec "$S" wg show "$is" endpoints | cut -f2)
+endpoint=$(wg_in "$S" show "$is" endpoints | cut -f2)
 [[ $endpoint == 192.0.2.2:* ]] || fail "the peer's endpoint moved to $endpoint (replay from the attacker)"
 ok "endpoint still $endpoint"
 ping_check "$P" 10.77.0.1 10
@@ -178,6 +178,6 @@ if [ "$counted" -eq 1 ]; then
     fail "drops_total grew by $((a - b)); sent $sent_total, the kernel dropped $kernel_dropped"
   ok "drops_total $b -> $a (sent $sent_total, socket buffer overflowed $kernel_dropped)"
   say "tern status $is:"
-  ip netns exec "$S" "$TERN" status "$is" | sed 's/^/     /'
+  ip netns exec "$S" timeout 10 "$TERN" status "$is" | sed 's/^/     /'
 fi
 printf '\nPASS: hostile_input (%s server, %s peer)\n' "$IMPL_SERVER" "$IMPL_PEER"

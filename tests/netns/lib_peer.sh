@@ -6,6 +6,13 @@ declare -gA TERN_IFACE_NS=()    # iface -> namespace
 declare -gA TERN_IFACE_PID=()   # iface -> pid of its agent
 declare -gA TERN_IFACE_IMPL=()  # iface -> implementation
 
+# wg_in NS ARGS...: wg inside NS, bounded: a hung agent must not hang the script.
+wg_in() {
+  local ns=$1
+  shift
+  ip netns exec "$ns" timeout 10 wg "$@"
+}
+
 # ---- keys and configuration ----------------------------------------------------------------
 
 # keypair: prints "PRIVATE PUBLIC" (wg's own tools, so the harness does not depend on tern).
@@ -67,7 +74,7 @@ ip_family() { case $1 in *:*) echo -6 ;; *) echo -4 ;; esac; }
 wgquick_apply() {
   local ns=$1 iface=$2 file=$3 a mtu p
   conf_strip "$file" >"$TERN_WORK/$iface.setconf"
-  ip netns exec "$ns" wg setconf "$iface" "$TERN_WORK/$iface.setconf"
+  wg_in "$ns" setconf "$iface" "$TERN_WORK/$iface.setconf"
   while read -r a; do
     ip -n "$ns" "$(ip_family "$a")" addr add "$a" dev "$iface"
   done < <(conf_values "$file" Address)
@@ -90,12 +97,13 @@ peer_ready() {
 # peer_verify NS IFACE FILE: the interface looks as wg-quick would have left it.
 peer_verify() {
   local ns=$1 iface=$2 file=$3 a p mtu want_mtu
-  ip -n "$ns" link show "$iface" | grep -q ',UP' || fail "$iface in $ns is not up"
+  # grep reads here-strings, not pipes: with pipefail, grep -q quitting early fails the pipe.
+  grep -q ',UP' <<<"$(ip -n "$ns" link show "$iface")" || fail "$iface in $ns is not up"
   mtu=$(ip -n "$ns" -o link show "$iface" | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
   want_mtu=$(conf_values "$file" MTU | tail -n 1)
   [ "$mtu" = "${want_mtu:-1420}" ] || fail "$iface has MTU $mtu, config says ${want_mtu:-1420}"
   while read -r a; do
-    ip -n "$ns" -o addr show dev "$iface" | grep -qF " $a " || fail "$iface lacks address $a"
+    grep -qF " $a " <<<"$(ip -n "$ns" -o addr show dev "$iface")" || fail "$iface lacks address $a"
   done < <(conf_values "$file" Address)
   while read -r p; do
     [ -n "$(ip -n "$ns" "$(ip_family "$p")" route show dev "$iface" match "$p")" ] ||
@@ -130,7 +138,7 @@ peer_up() {
   peer_verify "$ns" "$iface" "$file"
   ok "$impl runs $iface in $ns (pid $pid): $(conf_values "$file" Address | paste -sd, -)," \
     "mtu $(ip -n "$ns" -o link show "$iface" | sed -n 's/.* mtu \([0-9]*\).*/\1/p')," \
-    "port $(ip netns exec "$ns" wg show "$iface" listen-port)"
+    "port $(wg_in "$ns" show "$iface" listen-port)"
 }
 
 peer_alive() { kill -0 "${TERN_IFACE_PID[$1]}" 2>/dev/null; }

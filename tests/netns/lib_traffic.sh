@@ -5,7 +5,7 @@
 # ---- checks --------------------------------------------------------------------------------
 
 has_handshake() {
-  ip netns exec "$1" wg show "$2" latest-handshakes | awk '$2 > 0 { found = 1 } END { exit !found }'
+  wg_in "$1" show "$2" latest-handshakes | awk '$2 > 0 { found = 1 } END { exit !found }'
 }
 
 # wait_handshake NS IFACE [SECONDS]

@@ -58,13 +58,13 @@ peer_up "$C" "$ic" "$TERN_WORK/$ic.conf" "$IMPL_CLIENT"
 step "tunnel from the first address"
 ping_check "$C" 10.77.0.1
 wait_handshake "$S" "$is"
-server_endpoint() { ip netns exec "$S" wg show "$is" endpoints | cut -f2; }
+server_endpoint() { wg_in "$S" show "$is" endpoints | cut -f2; }
 check "the server sees the client at 198.51.100.2"
 [[ $(server_endpoint) == 198.51.100.2:* ]] || fail "server endpoint is '$(server_endpoint)'"
 ok "server endpoint $(server_endpoint)"
 
 step "transfer, and move the client mid-way"
-server_rx() { ip netns exec "$S" wg show "$is" transfer | awk '{ s += $2 } END { print s + 0 }'; }
+server_rx() { wg_in "$S" show "$is" transfer | awk '{ s += $2 } END { print s + 0 }'; }
 rx_before=$(server_rx)
 transfer_begin "$C" "$S" 10.77.0.1 "$MB" 180
 quarter=$((rx_before + MB * 1024 * 1024 / 4))

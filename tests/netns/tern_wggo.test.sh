@@ -54,11 +54,11 @@ round() {
   wait_handshake "$W" "$iw"
   check "the responder learned the initiator's endpoint"
   if [ "$init" = t ]; then
-    ip netns exec "$W" wg show "$iw" endpoints | grep -q '192\.0\.2\.1:51820' ||
-      fail "$IMPL_WGGO did not learn tern's endpoint: $(ip netns exec "$W" wg show "$iw" endpoints)"
+    grep -q '192\.0\.2\.1:51820' <<<"$(wg_in "$W" show "$iw" endpoints)" ||
+      fail "$IMPL_WGGO did not learn tern's endpoint: $(wg_in "$W" show "$iw" endpoints)"
   else
-    ip netns exec "$T" wg show "$it" endpoints | grep -q '192\.0\.2\.2:51820' ||
-      fail "$IMPL_TERN did not learn wireguard-go's endpoint: $(ip netns exec "$T" wg show "$it" endpoints)"
+    grep -q '192\.0\.2\.2:51820' <<<"$(wg_in "$T" show "$it" endpoints)" ||
+      fail "$IMPL_TERN did not learn wireguard-go's endpoint: $(wg_in "$T" show "$it" endpoints)"
   fi
   ok "endpoint learned"
   transfer_check "$T" "$W" 10.77.0.2 "$MB"
