@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "base/decimal.hpp"
 #include "config/config.hpp"
 #include "crypto/key_encoding.hpp"
 
@@ -14,18 +15,6 @@ char lower(char c) {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-// Decimal digits only: no sign, no spaces, no hex. nullopt when above `max`.
-std::optional<uint64_t> parse_number(std::string_view text, uint64_t max) {
-  if (text.empty() || text.size() > 20) return std::nullopt;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-  }
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v > max) return std::nullopt;
-  return v;
 }
 
 bool all_digits(std::string_view text) {
@@ -94,7 +83,7 @@ Result<uint16_t> parse_listen_port(std::string_view value) {
     return fail("ListenPort " + quoted(value) +
                 " is not a port number; write a number 1-65535, e.g. ListenPort = 51820");
   }
-  auto port = parse_number(value, 65535);
+  auto port = parse_decimal(value, 65535);
   if (!port) {
     return fail("ListenPort " + std::string(value) +
                 " is out of range; use 1-65535 (or leave ListenPort out for a random port)");
@@ -106,7 +95,7 @@ Result<uint32_t> parse_mtu(std::string_view value) {
   if (!all_digits(value)) {
     return fail("MTU " + quoted(value) + " is not a number; write e.g. MTU = 1420");
   }
-  auto mtu = parse_number(value, kMaxMtu);
+  auto mtu = parse_decimal(value, kMaxMtu);
   if (!mtu || *mtu < kMinMtu) {
     return fail("MTU " + std::string(value) + " is out of range; tern accepts " +
                 std::to_string(kMinMtu) + "-" + std::to_string(kMaxMtu) +
@@ -117,7 +106,7 @@ Result<uint32_t> parse_mtu(std::string_view value) {
 
 Result<uint16_t> parse_keepalive(std::string_view value) {
   if (iequals(value, "off")) return uint16_t{0};
-  auto seconds = parse_number(value, 65535);
+  auto seconds = parse_decimal(value, 65535);
   if (!seconds) {
     return fail("PersistentKeepalive " + quoted(value) +
                 " is neither 'off' nor a number of seconds 0-65535; write e.g. "
@@ -175,7 +164,7 @@ Result<std::string> parse_endpoint(std::string_view value) {
                   " is not an IP address or host name; " + how);
     }
   }
-  auto p = parse_number(port, 65535);
+  auto p = parse_decimal(port, 65535);
   if (!p || *p == 0) {
     return fail("Endpoint " + quoted(value) + " has port " + quoted(port) +
                 "; a port is a number 1-65535, e.g. " +

@@ -153,8 +153,11 @@ class Device {
   void send_keepalive(Peer& p, Instant now);
   void keep_key_fresh_on_send(Peer& p, const Keypair& kp, Instant now);
   void queue_message(Peer& p, Pending message);
+  void count_sent(Peer& p, size_t bytes);
 
   // Receive side (device_receive.cpp).
+  // An authenticated message arrived: learn the endpoint, count it, tell the timers.
+  void authenticated(Peer& p, const Endpoint& from, size_t bytes, Instant now);
   ReceiveResult receive_transport(const Endpoint& from, MutableBytes datagram, Instant now);
   ReceiveResult receive_initiation(const Endpoint& from, MutableBytes datagram, Instant now);
   ReceiveResult receive_response(const Endpoint& from, MutableBytes datagram, Instant now);

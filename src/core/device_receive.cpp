@@ -22,6 +22,16 @@ ReceiveResult consumed() {
 
 }  // namespace
 
+void Device::authenticated(Peer& p, const Endpoint& from, size_t bytes, Instant now) {
+  p.endpoint = from;  // roaming: only authenticated packets move the endpoint
+  p.traffic.rx_bytes += bytes;
+  p.traffic.rx_packets += 1;
+  totals_.rx_bytes += bytes;
+  totals_.rx_packets += 1;
+  p.timers.any_authenticated_packet_received();
+  p.timers.any_authenticated_packet_traversal(now);
+}
+
 ReceiveResult Device::receive_datagram(const Endpoint& from_raw, MutableBytes datagram,
                                        Instant now) {
   const Endpoint from{from_raw.address.unmapped(), from_raw.port};
@@ -73,17 +83,11 @@ ReceiveResult Device::receive_transport(const Endpoint& from, MutableBytes datag
   }
   // Authenticated: only now may the packet move the window or the endpoint.
   kp->replay.mark(msg->counter);
-  p->endpoint = from;
-  p->traffic.rx_bytes += datagram.size();
-  p->traffic.rx_packets += 1;
-  totals_.rx_bytes += datagram.size();
-  totals_.rx_packets += 1;
+  authenticated(*p, from, datagram.size(), now);
   if (kp == p->next.get()) {
     promote_next(*p);
     handshake_completed(*p, now);
   }
-  p->timers.any_authenticated_packet_received();
-  p->timers.any_authenticated_packet_traversal(now);
 
   // keep_key_fresh on receive: the initiator rekeys shortly before REJECT_AFTER_TIME
   // even if it has nothing to send, so the session does not die under the receiver.
@@ -169,13 +173,7 @@ ReceiveResult Device::receive_initiation(const Endpoint& from, MutableBytes data
     return dropped(DropReason::kHandshakeReplay);
   }
   p->last_initiation_consumed = now;
-  p->endpoint = from;
-  p->traffic.rx_bytes += datagram.size();
-  p->traffic.rx_packets += 1;
-  totals_.rx_bytes += datagram.size();
-  totals_.rx_packets += 1;
-  p->timers.any_authenticated_packet_received();
-  p->timers.any_authenticated_packet_traversal(now);
+  authenticated(*p, from, datagram.size(), now);
 
   // Our own pending initiation, if any, is abandoned: one handshake at a time.
   if (p->handshake_index) release_index(*p->handshake_index);
@@ -217,13 +215,7 @@ ReceiveResult Device::receive_response(const Endpoint& from, MutableBytes datagr
     return dropped(DropReason::kHandshakeFailed);
   }
   p->handshake_index.reset();  // the index now names the new session
-  p->endpoint = from;
-  p->traffic.rx_bytes += datagram.size();
-  p->traffic.rx_packets += 1;
-  totals_.rx_bytes += datagram.size();
-  totals_.rx_packets += 1;
-  p->timers.any_authenticated_packet_received();
-  p->timers.any_authenticated_packet_traversal(now);
+  authenticated(*p, from, datagram.size(), now);
   install_keypair(*p, *keys, now);
   handshake_completed(*p, now);
   // Confirm the session to the responder at once, with data if some waited.

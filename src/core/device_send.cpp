@@ -55,10 +55,7 @@ size_t Device::encrypt_for(Peer& p, Keypair& kp, MutableBytes buffer, size_t len
   const uint64_t counter = kp.send_counter++;
   const size_t n = noise::encrypt_transport(kp.keys.send_key, kp.keys.remote_index, counter,
                                             Bytes(buffer.data() + kSendHeadroom, padded), buffer);
-  p.traffic.tx_bytes += n;
-  p.traffic.tx_packets += 1;
-  totals_.tx_bytes += n;
-  totals_.tx_packets += 1;
+  count_sent(p, n);
   if (length > 0) p.timers.data_sent(now, jitter());
   p.timers.any_authenticated_packet_sent();
   p.timers.any_authenticated_packet_traversal(now);
@@ -121,11 +118,15 @@ void Device::send_keepalive(Peer& p, Instant now) {
   pending_.push_back(m);
 }
 
-void Device::queue_message(Peer& p, Pending message) {
-  p.traffic.tx_bytes += message.length;
+void Device::count_sent(Peer& p, size_t bytes) {
+  p.traffic.tx_bytes += bytes;
   p.traffic.tx_packets += 1;
-  totals_.tx_bytes += message.length;
+  totals_.tx_bytes += bytes;
   totals_.tx_packets += 1;
+}
+
+void Device::queue_message(Peer& p, Pending message) {
+  count_sent(p, message.length);
   pending_.push_back(message);
 }
 

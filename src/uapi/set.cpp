@@ -3,23 +3,11 @@
 #include <charconv>
 #include <string>
 
+#include "base/decimal.hpp"
 #include "crypto/key_encoding.hpp"
 
 namespace tern::uapi {
 namespace {
-
-// strconv.ParseUint(value, 10, bits), as wireguard-go reads numbers: decimal
-// digits only, no sign, no spaces.
-std::optional<uint64_t> parse_uint(std::string_view text, uint64_t max) {
-  if (text.empty() || text.size() > 20) return std::nullopt;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-  }
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || v > max) return std::nullopt;
-  return v;
-}
 
 bool is_zero(const crypto::Key& k) {
   uint8_t acc = 0;
@@ -50,11 +38,11 @@ UapiResult<void> device_line(SetRequest& req, std::string_view key, std::string_
     req.remove_private_key = is_zero(*k);
     req.private_key = req.remove_private_key ? std::nullopt : std::optional(*k);
   } else if (key == "listen_port") {
-    auto port = parse_uint(value, 65535);
+    auto port = parse_decimal(value, 65535);
     if (!port) return uapi_fail(EINVAL, "listen_port '" + std::string(value) + "' is not 0-65535");
     req.listen_port = static_cast<uint16_t>(*port);
   } else if (key == "fwmark") {
-    auto mark = parse_uint(value, UINT32_MAX);
+    auto mark = parse_decimal(value, UINT32_MAX);
     if (!mark)
       return uapi_fail(EINVAL, "fwmark '" + std::string(value) + "' is not a 32-bit number");
     req.fwmark = static_cast<uint32_t>(*mark);
@@ -89,7 +77,7 @@ UapiResult<void> peer_line(PeerChange& peer, std::string_view key, std::string_v
     }
     peer.endpoint = *e;
   } else if (key == "persistent_keepalive_interval") {
-    auto secs = parse_uint(value, 65535);
+    auto secs = parse_decimal(value, 65535);
     if (!secs) {
       return uapi_fail(EINVAL,
                        "persistent_keepalive_interval '" + std::string(value) + "' is not 0-65535");
