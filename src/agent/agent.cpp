@@ -7,6 +7,7 @@
 
 #include "agent/agent_state.hpp"
 #include "agent/datapath.hpp"
+#include "agent/events.hpp"
 #include "agent/resolve.hpp"
 #include "base/log.hpp"
 #include "io/clock.hpp"
@@ -146,6 +147,7 @@ Status Agent::run() {
       }
     }
     s.device.handle_timeout(now);
+    log_device_events(s);
     flush_transmits(s, now);
   }
 }

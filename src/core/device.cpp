@@ -139,6 +139,18 @@ void Device::drop(DropReason reason, Peer* p) {
   if (p) p->drops.add(reason);
 }
 
+void Device::emit(DeviceEvent e) {
+  if (events_.size() >= kMaxEvents) events_.pop_front();
+  events_.push_back(e);
+}
+
+std::optional<DeviceEvent> Device::poll_event() {
+  if (events_.empty()) return std::nullopt;
+  DeviceEvent e = events_.front();
+  events_.pop_front();
+  return e;
+}
+
 void Device::count_drop(DropReason reason, const std::optional<Endpoint>& to) {
   Peer* match = nullptr;
   if (to) {
@@ -201,6 +213,8 @@ void Device::on_timer(Peer& p, TimerAction action, Instant now) {
         // REKEY_ATTEMPT_TIME is over: give up and drop what waited for a session.
         for (size_t i = 0; i < p.staged.size(); ++i)
           drop(DropReason::kHandshakeTimeout, &p);
+        emit({DeviceEvent::Kind::kHandshakeAbandoned, p.id, std::nullopt, p.endpoint,
+              p.staged.size()});
         p.staged.clear();
         p.handshake.clear();
         if (p.handshake_index) release_index(*p.handshake_index);
@@ -220,6 +234,9 @@ void Device::on_timer(Peer& p, TimerAction action, Instant now) {
       send_initiation(p, now, /*is_retry=*/false);
       break;
     case TimerAction::kZeroKeyMaterial:
+      if (p.current || p.previous || p.next) {
+        emit({DeviceEvent::Kind::kKeysZeroed, p.id, std::nullopt, std::nullopt, 0});
+      }
       clear_keypairs(p);
       p.handshake.clear();
       break;

@@ -30,6 +30,7 @@
 #include "base/ip.hpp"
 #include "base/time.hpp"
 #include "core/allowed_ips.hpp"
+#include "core/device_event.hpp"
 #include "core/peer.hpp"
 #include "crypto/key.hpp"
 #include "noise/cookie.hpp"
@@ -121,6 +122,9 @@ class Device {
   std::optional<Transmit> poll_transmit(Instant now);
   std::optional<Instant> poll_timeout() const;
   void handle_timeout(Instant now);
+  // The oldest event not yet taken; at most kMaxEvents are kept, the oldest go first.
+  std::optional<DeviceEvent> poll_event();
+  static constexpr size_t kMaxEvents = 256;
 
   // ---- Counters ----
   const DropCounters& drops() const { return drops_; }
@@ -139,6 +143,7 @@ class Device {
   Peer* peer(PeerId id);
   const Peer* peer(PeerId id) const;
   void drop(DropReason reason, Peer* p = nullptr);
+  void emit(DeviceEvent e);
   WallTime wall(Instant now) const { return WallTime{to_ns(now) + wall_offset_ns_}; }
   Duration jitter();
   bool under_load(Instant now);
@@ -183,6 +188,7 @@ class Device {
   PeerId next_peer_id_ = 1;
 
   std::deque<Pending> pending_;
+  std::deque<DeviceEvent> events_;
   std::deque<PeerId> flush_;      // peers whose staged packets may now go out
   std::vector<uint8_t> scratch_;  // poll_transmit's buffer for staged packets
   Pending scratch_pending_;       // poll_transmit's last control message

@@ -23,7 +23,11 @@ ReceiveResult consumed() {
 }  // namespace
 
 void Device::authenticated(Peer& p, const Endpoint& from, size_t bytes, Instant now) {
-  p.endpoint = from;  // roaming: only authenticated packets move the endpoint
+  // Roaming: only authenticated packets move the endpoint.
+  if (p.endpoint != from) {
+    if (p.endpoint) emit({DeviceEvent::Kind::kEndpointChanged, p.id, p.endpoint, from, 0});
+    p.endpoint = from;
+  }
   p.traffic.rx_bytes += bytes;
   p.traffic.rx_packets += 1;
   totals_.rx_bytes += bytes;

@@ -48,6 +48,7 @@ void Device::clear_keypairs(Peer& p) {
 }
 
 void Device::handshake_completed(Peer& p, Instant now) {
+  emit({DeviceEvent::Kind::kHandshakeCompleted, p.id, std::nullopt, p.endpoint, 0});
   p.timers.handshake_complete();
   p.last_handshake = wall(now);
   if (!p.staged.empty()) flush_.push_back(p.id);

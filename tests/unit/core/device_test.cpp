@@ -361,3 +361,49 @@ TEST(Device, StagedQueueOverflowDropsOldest) {
 
 }  // namespace
 }  // namespace tern::core
+
+namespace tern::core {
+namespace {
+
+std::vector<DeviceEvent::Kind> drain(Device& d) {
+  std::vector<DeviceEvent::Kind> kinds;
+  while (auto e = d.poll_event())
+    kinds.push_back(e->kind);
+  return kinds;
+}
+
+TEST(DeviceEvents, HandshakeAndRoamingAreReported) {
+  Net net;
+  net.send(net.a_, ipv4_packet("10.0.0.1", "10.0.0.2", 10));
+  net.run();
+  EXPECT_EQ(drain(net.a_.device), std::vector{DeviceEvent::Kind::kHandshakeCompleted});
+  EXPECT_EQ(drain(net.b_.device), std::vector{DeviceEvent::Kind::kHandshakeCompleted});
+  net.a_.address = *Endpoint::parse("198.51.100.7:40000");
+  net.send(net.a_, ipv4_packet("10.0.0.1", "10.0.0.2", 10));
+  net.run();
+  auto e = net.b_.device.poll_event();
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->kind, DeviceEvent::Kind::kEndpointChanged);
+  EXPECT_EQ(e->old_endpoint, kAddrA);
+  EXPECT_EQ(e->endpoint, net.a_.address);
+}
+
+TEST(DeviceEvents, AbandonedHandshakeSaysHowManyPacketsWereLost) {
+  Net net;
+  net.a_.device.set_endpoint(net.pa_, *Endpoint::parse("203.0.113.9:1"));
+  net.send(net.a_, ipv4_packet("10.0.0.1", "10.0.0.2", 10));
+  net.send(net.a_, ipv4_packet("10.0.0.1", "10.0.0.2", 10));
+  for (int i = 0; i < 40; ++i) {
+    net.advance(5400ms);
+    net.wire_.clear();
+  }
+  std::optional<DeviceEvent> abandoned;
+  while (auto e = net.a_.device.poll_event()) {
+    if (e->kind == DeviceEvent::Kind::kHandshakeAbandoned) abandoned = e;
+  }
+  ASSERT_TRUE(abandoned);
+  EXPECT_EQ(abandoned->dropped, 2u);
+}
+
+}  // namespace
+}  // namespace tern::core

@@ -1,0 +1,47 @@
+#include "agent/events.hpp"
+
+#include "agent/agent_state.hpp"
+#include "base/log.hpp"
+#include "crypto/key_encoding.hpp"
+
+namespace tern::agent {
+namespace {
+
+std::string peer_name(Agent::State& s, core::PeerId id) {
+  auto info = s.device.peer_info(id);
+  if (!info) return "(removed peer)";
+  return "peer " + crypto::key_to_base64(info->public_key).substr(0, 8) + "…";
+}
+
+std::string endpoint_text(const std::optional<Endpoint>& e) {
+  return e ? e->to_string() : std::string("(unknown)");
+}
+
+}  // namespace
+
+void log_device_events(Agent::State& s) {
+  while (auto e = s.device.poll_event()) {
+    switch (e->kind) {
+      case core::DeviceEvent::Kind::kHandshakeCompleted:
+        log::debug("{}: handshake completed with {}", peer_name(s, e->peer),
+                   endpoint_text(e->endpoint));
+        break;
+      case core::DeviceEvent::Kind::kEndpointChanged:
+        log::info("{}: endpoint moved from {} to {}", peer_name(s, e->peer),
+                  endpoint_text(e->old_endpoint), endpoint_text(e->endpoint));
+        break;
+      case core::DeviceEvent::Kind::kHandshakeAbandoned:
+        log::warn(
+            "{}: no handshake answer from {} for 90 s; dropped {} waiting packet(s) "
+            "(handshake_timeout). Check that the peer runs, that its public key and ours match "
+            "the configs, and that UDP reaches it",
+            peer_name(s, e->peer), endpoint_text(e->endpoint), e->dropped);
+        break;
+      case core::DeviceEvent::Kind::kKeysZeroed:
+        log::debug("{}: idle for 9 minutes, session keys erased", peer_name(s, e->peer));
+        break;
+    }
+  }
+}
+
+}  // namespace tern::agent
