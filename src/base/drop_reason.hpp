@@ -30,6 +30,8 @@ enum class DropReason : uint8_t {
   kHandshakeTimeout,   // staged packets dropped: no handshake completed in REKEY_ATTEMPT_TIME
   kSendFailed,         // the UDP send failed
   kTunWriteFailed,     // writing to the TUN device failed
+  kIntegrityFailed,    // a STUN response whose MESSAGE-INTEGRITY is wrong or missing
+  kRelayDenied,        // the TURN relay cannot carry it: no allocation, or the peer was refused
   kCount,
 };
 
@@ -75,6 +77,10 @@ constexpr std::string_view drop_reason_name(DropReason r) {
       return "send_failed";
     case DropReason::kTunWriteFailed:
       return "tun_write_failed";
+    case DropReason::kIntegrityFailed:
+      return "integrity_failed";
+    case DropReason::kRelayDenied:
+      return "relay_denied";
     case DropReason::kCount:
       break;
   }
