@@ -1,0 +1,280 @@
+#include "core/pmtud.hpp"
+
+#include <algorithm>
+
+namespace tern::core {
+
+std::string_view pmtud_state_name(PmtudState s) {
+  switch (s) {
+    case PmtudState::kDisabled:
+      return "disabled";
+    case PmtudState::kBase:
+      return "base";
+    case PmtudState::kSearching:
+      return "searching";
+    case PmtudState::kSearchComplete:
+      return "search_complete";
+    case PmtudState::kError:
+      return "error";
+  }
+  return "unknown";
+}
+
+Pmtud::Pmtud(const PmtudConfig& config) : config_(config) {
+  config_.max_mtu = std::max(config_.max_mtu, config_.base_mtu);
+  config_.max_probes = std::max(config_.max_probes, 1u);
+  mtu_ = config_.base_mtu;
+  ceiling_ = config_.max_mtu + 1;
+}
+
+void Pmtud::start(Instant now) {
+  if (state_ != PmtudState::kDisabled) return;
+  ceiling_ = config_.max_mtu + 1;
+  ptb_hint_.reset();
+  enter_base(now);
+}
+
+void Pmtud::disable() {
+  state_ = PmtudState::kDisabled;
+  clear_probe();
+  confirm_deadline_.reset();
+  raise_deadline_.reset();
+  set_mtu(config_.base_mtu);
+}
+
+// ---- The five verbs ----
+
+void Pmtud::handle_timeout(Instant now) {
+  if (probe_deadline_ && now >= *probe_deadline_) {
+    probe_deadline_.reset();
+    on_probe_timer(now);
+  }
+  if (raise_deadline_ && now >= *raise_deadline_) {
+    raise_deadline_.reset();
+    if (state_ == PmtudState::kSearchComplete) {
+      // The path may have grown: forget this search's failures and search upward.
+      ceiling_ = config_.max_mtu + 1;
+      ptb_hint_.reset();
+      enter_searching(now);
+    }
+  }
+  if (confirm_deadline_ && now >= *confirm_deadline_) {
+    confirm_deadline_.reset();
+    on_confirmation_timer(now);
+  }
+}
+
+std::optional<Instant> Pmtud::poll_timeout() const {
+  std::optional<Instant> next;
+  for (const auto& d : {probe_deadline_, confirm_deadline_, raise_deadline_}) {
+    if (d && (!next || *d < *next)) next = d;
+  }
+  return next;
+}
+
+std::optional<size_t> Pmtud::poll_probe() {
+  std::optional<size_t> p = pending_probe_;
+  pending_probe_.reset();
+  return p;
+}
+
+std::optional<PmtudEvent> Pmtud::poll_event() {
+  if (!event_) return std::nullopt;
+  PmtudEvent e = *event_;
+  event_.reset();
+  return e;
+}
+
+std::optional<size_t> Pmtud::probed_size() const {
+  if (probed_ == 0) return std::nullopt;
+  return probed_;
+}
+
+// ---- Inputs ----
+
+bool Pmtud::on_probe_acked(size_t size, Instant now) {
+  if (probed_ == 0 || size != probed_) return false;
+  clear_probe();
+  switch (state_) {
+    case PmtudState::kBase:
+    case PmtudState::kError:
+      enter_searching(now);
+      break;
+    case PmtudState::kSearching:
+      set_mtu(size);
+      search_next(now);
+      break;
+    case PmtudState::kSearchComplete:
+      confirm_deadline_ = now + config_.confirmation_timer;
+      break;
+    case PmtudState::kDisabled:
+      break;
+  }
+  return true;
+}
+
+bool Pmtud::on_packet_too_big(size_t mtu, Instant now) {
+  if (state_ == PmtudState::kDisabled) return false;
+  const size_t size = std::max(mtu, config_.base_mtu);
+  if (state_ == PmtudState::kSearching && probed_ != 0 && size >= mtu_ && size < probed_) {
+    // The probe was too large; the size in use still holds. Probe the reported size next.
+    ceiling_ = std::min(ceiling_, size + 1);
+    ptb_hint_ = size;
+    clear_probe();
+    search_next(now);
+    return true;
+  }
+  if (size < mtu_) {
+    // Packets of the size in use are too big: back to the base at once, then search from
+    // the reported size (RFC 8899 §4.6.2: a PTB never sets the MTU by itself).
+    ceiling_ = size + 1;
+    ptb_hint_ = size;
+    enter_base(now);
+    return true;
+  }
+  return false;  // at or above what we send: inconsistent, ignored
+}
+
+void Pmtud::on_loss_of_large_packets(Instant now) {
+  if (state_ == PmtudState::kDisabled || state_ == PmtudState::kError) return;
+  if (mtu_ <= config_.base_mtu) return;
+  ceiling_ = config_.max_mtu + 1;
+  ptb_hint_.reset();
+  enter_base(now);
+}
+
+// ---- Transitions ----
+
+void Pmtud::set_mtu(size_t mtu) {
+  if (mtu == mtu_) return;
+  if (event_) {
+    event_->new_mtu = mtu;
+  } else {
+    event_ = MtuChanged{mtu_, mtu};
+  }
+  if (event_->old_mtu == event_->new_mtu) event_.reset();  // changed and changed back
+  mtu_ = mtu;
+}
+
+void Pmtud::enter_base(Instant now) {
+  state_ = PmtudState::kBase;
+  set_mtu(config_.base_mtu);
+  confirm_deadline_.reset();
+  raise_deadline_.reset();
+  probe(config_.base_mtu, now);
+}
+
+void Pmtud::enter_searching(Instant now) {
+  state_ = PmtudState::kSearching;
+  confirm_deadline_.reset();
+  raise_deadline_.reset();
+  search_next(now);
+}
+
+void Pmtud::enter_search_complete(Instant now) {
+  state_ = PmtudState::kSearchComplete;
+  clear_probe();
+  confirm_deadline_ = now + config_.confirmation_timer;
+  raise_deadline_ = now + config_.raise_timer;
+}
+
+void Pmtud::enter_error(Instant now) {
+  state_ = PmtudState::kError;
+  clear_probe();
+  raise_deadline_.reset();
+  set_mtu(config_.base_mtu);
+  confirm_deadline_ = now + config_.confirmation_timer;
+}
+
+void Pmtud::clear_probe() {
+  probed_ = 0;
+  probe_count_ = 0;
+  pending_probe_.reset();
+  probe_deadline_.reset();
+}
+
+void Pmtud::probe(size_t size, Instant now) {
+  probed_ = size;
+  probe_count_ = 0;
+  send_probe(now);
+}
+
+void Pmtud::send_probe(Instant now) {
+  ++probe_count_;
+  pending_probe_ = probed_;
+  probe_deadline_ = now + config_.probe_timer;
+}
+
+std::optional<size_t> Pmtud::next_candidate() const {
+  auto fits = [&](size_t s) { return s > mtu_ && s < ceiling_ && s <= config_.max_mtu; };
+  if (ptb_hint_ && fits(*ptb_hint_)) return ptb_hint_;
+  for (size_t c : kPmtudCandidates) {
+    if (fits(c)) return c;
+  }
+  // An interface MTU that is not in the table (1450, 9001, ...) is the last step.
+  if (fits(config_.max_mtu)) return config_.max_mtu;
+  return std::nullopt;
+}
+
+void Pmtud::search_next(Instant now) {
+  const std::optional<size_t> next = next_candidate();
+  if (!next) {
+    enter_search_complete(now);
+    return;
+  }
+  if (ptb_hint_ == next) ptb_hint_.reset();
+  probe(*next, now);
+}
+
+void Pmtud::on_probe_timer(Instant now) {
+  if (probe_count_ < config_.max_probes) {
+    send_probe(now);
+    return;
+  }
+  // MAX_PROBES probes of this size went unanswered.
+  switch (state_) {
+    case PmtudState::kBase:
+      enter_error(now);
+      break;
+    case PmtudState::kSearching:
+      ceiling_ = std::min(ceiling_, probed_);
+      clear_probe();
+      search_next(now);
+      break;
+    case PmtudState::kSearchComplete:
+      // The size in use no longer passes: a black hole. Start over from the base; the old
+      // ceiling is forgotten, so a burst of loss costs probes, never a smaller MTU for long.
+      ceiling_ = config_.max_mtu + 1;
+      ptb_hint_.reset();
+      enter_base(now);
+      break;
+    case PmtudState::kError:
+      clear_probe();
+      confirm_deadline_ = now + config_.confirmation_timer;
+      break;
+    case PmtudState::kDisabled:
+      break;
+  }
+}
+
+void Pmtud::on_confirmation_timer(Instant now) {
+  switch (state_) {
+    case PmtudState::kSearchComplete:
+      if (config_.confirm_only_after_data && !data_sent_) {
+        confirm_deadline_ = now + config_.confirmation_timer;
+        return;
+      }
+      data_sent_ = false;
+      probe(mtu_, now);
+      break;
+    case PmtudState::kError:
+      probe(config_.base_mtu, now);
+      break;
+    case PmtudState::kDisabled:
+    case PmtudState::kBase:
+    case PmtudState::kSearching:
+      break;
+  }
+}
+
+}  // namespace tern::core

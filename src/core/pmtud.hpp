@@ -1,0 +1,138 @@
+// DPLPMTUD (RFC 8899) for one path, sans-I/O: finds the largest packet the path carries
+// without relying on ICMP, with padded probes the caller sends (path probes, docs/path-probes.md)
+// and acknowledgements it reports. It starts from a base size, searches upward through a table
+// of common MTUs, keeps checking the size found (a black hole drops it back to the base within
+// seconds) and searches upward again every PMTU_RAISE_TIMER.
+//
+// Unit: every size here is a path MTU, i.e. the whole outer IP packet on the wire (IP header +
+// UDP header + UDP payload), as an interface MTU is counted. The caller turns a probe size into
+// a probe message size by subtracting IP and UDP headers (28 for IPv4, 48 for IPv6) and any
+// relay framing (TURN ChannelData 4, Send indication 36), and the current MTU into an overlay
+// MTU by subtracting the encapsulation overhead.
+//
+// States (RFC 8899 §5.2):
+//   DISABLED         before start() and after disable(); current MTU = base
+//   BASE             probing the base size; acked -> SEARCHING, MAX_PROBES lost -> ERROR
+//   SEARCHING        probing the next larger candidate; acked -> raise the MTU and go on,
+//                    MAX_PROBES lost or nothing left -> SEARCH_COMPLETE
+//   SEARCH_COMPLETE  confirm the MTU every CONFIRMATION_TIMER (MAX_PROBES lost -> black hole
+//                    -> BASE); PMTU_RAISE_TIMER -> SEARCHING
+//   ERROR            the base is not confirmed; current MTU = base, retry every
+//                    CONFIRMATION_TIMER; acked -> SEARCHING
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <variant>
+
+#include "base/time.hpp"
+
+namespace tern::core {
+
+// The search candidates above the base: common MTUs (PPPoE 1492, tunnels 1400-1480,
+// Ethernet 1500), then jumbo steps. The interface MTU is added when it is not among them.
+inline constexpr size_t kPmtudCandidates[] = {1280, 1400, 1420, 1440, 1460, 1480,
+                                              1492, 1500, 2000, 4000, 8000, 9000};
+
+struct PmtudConfig {
+  size_t base_mtu = 1280;   // BASE_PLPMTU, also the floor: the IPv6 minimum link MTU
+  size_t max_mtu = 1500;    // MAX_PLPMTU: the interface MTU (or less)
+  unsigned max_probes = 3;  // MAX_PROBES: unacknowledged probes of one size before giving up
+  // PROBE_TIMER. RFC 8899 asks for >= 1 s and suggests 15 s; 1 s lets a black hole be
+  // left within seconds, and probes are few and small next to the data.
+  Duration probe_timer = std::chrono::seconds(1);
+  // CONFIRMATION_TIMER: WireGuard acknowledges nothing, so the MTU in use is re-probed this
+  // often. A black hole is left within confirmation_timer + max_probes * probe_timer (5 s),
+  // or 3 s more if the path shrinks while a search step is failing; at once on
+  // on_loss_of_large_packets().
+  Duration confirmation_timer = std::chrono::seconds(2);
+  Duration raise_timer = std::chrono::seconds(600);  // PMTU_RAISE_TIMER
+  // RFC 8899 §5.1.1 allows skipping confirmation while no data is sent: an idle path costs
+  // nothing. The caller then reports sends with on_data_sent(); without them no
+  // confirmation probe goes out.
+  bool confirm_only_after_data = true;
+};
+
+enum class PmtudState : uint8_t { kDisabled, kBase, kSearching, kSearchComplete, kError };
+std::string_view pmtud_state_name(PmtudState s);
+
+struct MtuChanged {
+  size_t old_mtu = 0;
+  size_t new_mtu = 0;
+  bool operator==(const MtuChanged&) const = default;
+};
+using PmtudEvent = std::variant<MtuChanged>;
+
+class Pmtud {
+ public:
+  // max_mtu below base_mtu is raised to base_mtu.
+  explicit Pmtud(const PmtudConfig& config = {});
+
+  // The path can carry packets (e.g. a handshake or a pong arrived): start at BASE.
+  void start(Instant now);
+  // The path is gone: back to DISABLED, nothing more is sent.
+  void disable();
+
+  // ---- The five verbs ----
+  void handle_timeout(Instant now);
+  std::optional<Instant> poll_timeout() const;
+  // A probe of this size should be sent now (each returned size once).
+  std::optional<size_t> poll_probe();
+  std::optional<PmtudEvent> poll_event();
+
+  // ---- Inputs ----
+  // A probe of `size` was acknowledged. Acks for any size but the probe in flight are stale
+  // and ignored; returns whether it was used.
+  bool on_probe_acked(size_t size, Instant now);
+  // A validated ICMP Packet Too Big / fragmentation-needed reporting `mtu` (in path-MTU units).
+  // Used only as a hint for the next probe, never to set the MTU directly (RFC 8899 §4.6.2);
+  // below the base it counts as the base. Returns whether it changed anything.
+  bool on_packet_too_big(size_t mtu, Instant now);
+  // The data path saw packets of the current size go missing: a black hole. Drops to the
+  // base at once and searches again. Ignored when already at the base.
+  void on_loss_of_large_packets(Instant now);
+  // Data was sent on the path since the last call (cheap: call it for every batch).
+  void on_data_sent() { data_sent_ = true; }
+
+  // ---- State ----
+  size_t current_mtu() const { return mtu_; }
+  PmtudState state() const { return state_; }
+  // The probe in flight, if any.
+  std::optional<size_t> probed_size() const;
+  const PmtudConfig& config() const { return config_; }
+
+ private:
+  void set_mtu(size_t mtu);
+  void enter_base(Instant now);
+  void enter_searching(Instant now);
+  void enter_search_complete(Instant now);
+  void enter_error(Instant now);
+  // Starts a fresh round of probes of `size` (count reset) / sends one more of the same.
+  void probe(size_t size, Instant now);
+  void send_probe(Instant now);
+  void clear_probe();
+  // The next size to search, or nothing when the search is done.
+  std::optional<size_t> next_candidate() const;
+  void search_next(Instant now);
+  void on_probe_timer(Instant now);
+  void on_confirmation_timer(Instant now);
+
+  PmtudConfig config_;
+  PmtudState state_ = PmtudState::kDisabled;
+  size_t mtu_;                      // PLPMTU: the size in use
+  size_t probed_ = 0;               // PROBED_SIZE of the probe in flight; 0 = none
+  unsigned probe_count_ = 0;        // probes of probed_ sent without an ack
+  size_t ceiling_;                  // sizes >= this failed in this search (exclusive bound)
+  std::optional<size_t> ptb_hint_;  // next search point learned from a PTB
+  std::optional<size_t> pending_probe_;
+  std::optional<Instant> probe_deadline_;    // PROBE_TIMER
+  std::optional<Instant> confirm_deadline_;  // CONFIRMATION_TIMER (and ERROR retries)
+  std::optional<Instant> raise_deadline_;    // PMTU_RAISE_TIMER
+  std::optional<MtuChanged> event_;          // coalesced until polled
+  bool data_sent_ = false;
+};
+
+}  // namespace tern::core
