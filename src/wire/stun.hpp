@@ -124,6 +124,10 @@ constexpr StunMethod stun_method_of(uint16_t type) {
 constexpr StunClass stun_class_of(uint16_t type) {
   return static_cast<StunClass>(((type >> 4) & 0b01) | ((type >> 7) & 0b10));
 }
+// The same method with another class: the success or error reply to a request.
+constexpr uint16_t stun_with_class(uint16_t type, StunClass cls) {
+  return stun_message_type(stun_method_of(type), cls);
+}
 
 // Why a datagram is not a well-formed STUN message; the caller counts it as a drop.
 enum class StunParseError : uint8_t {
@@ -202,6 +206,10 @@ class StunMessage {
   StunMethod method() const { return stun_method_of(type()); }
   StunClass message_class() const { return stun_class_of(type()); }
   bool is(StunMethod m, StunClass c) const { return type() == stun_message_type(m, c); }
+  bool is_request() const { return message_class() == StunClass::kRequest; }
+  bool is_indication() const { return message_class() == StunClass::kIndication; }
+  bool is_success() const { return message_class() == StunClass::kSuccess; }
+  bool is_error() const { return message_class() == StunClass::kError; }
   TransactionId transaction_id() const;
   // The whole message, header included.
   Bytes bytes() const { return bytes_; }

@@ -54,6 +54,27 @@ TEST(StunType, KnownEncodings) {
   EXPECT_EQ(stun_message_type(StunMethod::kChannelBind, StunClass::kSuccess), 0x0109);
 }
 
+TEST(StunType, ClassHelpers) {
+  const uint16_t request = stun_message_type(StunMethod::kRefresh, StunClass::kRequest);
+  EXPECT_EQ(stun_with_class(request, StunClass::kSuccess), 0x0104);
+  EXPECT_EQ(stun_with_class(request, StunClass::kError), 0x0114);
+  for (StunClass c :
+       {StunClass::kRequest, StunClass::kIndication, StunClass::kSuccess, StunClass::kError}) {
+    auto m = raw_message({});
+    const uint16_t type = stun_message_type(StunMethod::kChannelBind, c);
+    m[0] = static_cast<uint8_t>(type >> 8);
+    m[1] = static_cast<uint8_t>(type);
+    auto r = StunMessage::parse(m);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->method(), StunMethod::kChannelBind);
+    EXPECT_EQ(r->message_class(), c);
+    EXPECT_EQ(r->is_request(), c == StunClass::kRequest);
+    EXPECT_EQ(r->is_indication(), c == StunClass::kIndication);
+    EXPECT_EQ(r->is_success(), c == StunClass::kSuccess);
+    EXPECT_EQ(r->is_error(), c == StunClass::kError);
+  }
+}
+
 TEST(StunType, EveryMethodAndClassRoundTrips) {
   for (uint16_t m = 0; m < 0x1000; ++m) {
     for (uint8_t c = 0; c < 4; ++c) {
