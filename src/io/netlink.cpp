@@ -9,132 +9,57 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include <fmt/core.h>
 
+#include "io/netlink_conn.hpp"
 #include "io/sys_error.hpp"
 
 namespace tern::io {
 
 namespace {
 
-// One rtnetlink socket and the buffer its requests and answers pass through.
-struct Conn {
-  mnl_socket* sock = nullptr;
-  unsigned portid = 0;
-  uint32_t seq = 0;
-  std::vector<char> buf = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
-
-  Conn() = default;
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-  ~Conn() {
-    if (sock != nullptr) mnl_socket_close(sock);
-  }
-};
-
-// What the reply to one request carried.
-struct Reply {
-  int error = 0;            // the request's errno, 0 on success
-  std::string kernel_text;  // extended ACK message, e.g. "Invalid prefix for given prefix length"
-  int ifindex = 0;          // RTM_GETLINK: the index found
-};
-
-int on_ext_ack_attr(const nlattr* attr, void* data) {
-  if (mnl_attr_get_type(attr) == NLMSGERR_ATTR_MSG &&
-      mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0) {
-    static_cast<Reply*>(data)->kernel_text = mnl_attr_get_str(attr);
-  }
-  return MNL_CB_OK;
-}
-
-int on_error(const nlmsghdr* nlh, void* data) {
-  auto* reply = static_cast<Reply*>(data);
-  if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(nlmsgerr))) {
-    reply->error = EBADMSG;
-    errno = EBADMSG;
-    return MNL_CB_ERROR;
-  }
-  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-  if (err->error == 0) return MNL_CB_STOP;  // the ACK
-  reply->error = err->error < 0 ? -err->error : err->error;
-  // NETLINK_CAP_ACK is set, so the extended-ACK attributes follow the bare nlmsgerr.
-  if ((nlh->nlmsg_flags & NLM_F_ACK_TLVS) && (nlh->nlmsg_flags & NLM_F_CAPPED)) {
-    mnl_attr_parse(nlh, sizeof(nlmsgerr), on_ext_ack_attr, reply);
-  }
-  errno = reply->error;
-  return MNL_CB_ERROR;
-}
-
-int on_noop(const nlmsghdr*, void*) {
-  return MNL_CB_OK;
-}
-int on_done(const nlmsghdr*, void*) {
-  return MNL_CB_STOP;
-}
-int on_overrun(const nlmsghdr*, void* data) {
-  static_cast<Reply*>(data)->error = ENOSPC;
-  errno = ENOSPC;
-  return MNL_CB_ERROR;
-}
+using detail::Reply;
+using detail::simple_request;
+using detail::transact;
 
 int on_link(const nlmsghdr* nlh, void* data) {
   if (nlh->nlmsg_type == RTM_NEWLINK && nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(ifinfomsg))) {
     const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
-    static_cast<Reply*>(data)->ifindex = ifi->ifi_index;
+    *static_cast<int*>(static_cast<Reply*>(data)->user) = ifi->ifi_index;
   }
   return MNL_CB_OK;
 }
 
-// Sends the request in `impl.buf` and reads until its ACK or error.
-Status transact(Conn& impl, nlmsghdr* nlh, mnl_cb_t on_data, Reply& reply,
-                const std::string& what) {
-  nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-  nlh->nlmsg_seq = ++impl.seq;
-  if (mnl_socket_sendto(impl.sock, nlh, nlh->nlmsg_len) < 0) {
-    int err = errno;
-    return fail(fmt::format("netlink: {} failed: sending the request: {}", what, errno_text(err)));
+int on_route_table_attr(const nlattr* attr, void* data) {
+  if (mnl_attr_get_type(attr) == RTA_TABLE && mnl_attr_validate(attr, MNL_TYPE_U32) == 0) {
+    *static_cast<uint32_t*>(data) = mnl_attr_get_u32(attr);
   }
-  static mnl_cb_t control_callbacks[NLMSG_MIN_TYPE] = {
-      nullptr, on_noop, on_error, on_done, on_overrun,
-  };
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(impl.sock, impl.buf.data(), impl.buf.size());
-    if (n < 0) {
-      int err = errno;
-      if (err == EINTR) continue;
-      if (err == EAGAIN || err == EWOULDBLOCK) {
-        return fail(fmt::format("netlink: {} failed: no answer from the kernel", what));
-      }
-      return fail(fmt::format("netlink: {} failed: reading the answer: {}", what, errno_text(err)));
-    }
-    int ret = mnl_cb_run2(impl.buf.data(), static_cast<size_t>(n), nlh->nlmsg_seq, impl.portid,
-                          on_data, &reply, control_callbacks, NLMSG_MIN_TYPE);
-    if (ret == MNL_CB_STOP) return {};
-    if (ret == MNL_CB_ERROR) {
-      if (reply.error == 0) reply.error = errno;
-      std::string msg = fmt::format("netlink: {} failed: {}", what, errno_text(reply.error));
-      if (!reply.kernel_text.empty()) msg += " (kernel: " + reply.kernel_text + ")";
-      return fail(std::move(msg));
-    }
-  }
+  return MNL_CB_OK;
 }
 
-Status simple_request(Conn& impl, nlmsghdr* nlh, const std::string& what, int ignored_errno = 0) {
-  Reply reply;
-  auto st = transact(impl, nlh, nullptr, reply, what);
-  if (!st && ignored_errno != 0 && reply.error == ignored_errno) return {};
-  return st;
+// One route of a dump: note its table (RTA_TABLE when present, the 8-bit rtm_table otherwise).
+int on_route(const nlmsghdr* nlh, void* data) {
+  if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(rtmsg))) {
+    return MNL_CB_OK;
+  }
+  const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+  uint32_t table = rtm->rtm_table;
+  mnl_attr_parse(nlh, sizeof(rtmsg), on_route_table_attr, &table);
+  auto* tables = static_cast<std::vector<uint32_t>*>(static_cast<Reply*>(data)->user);
+  if (std::find(tables->begin(), tables->end(), table) == tables->end()) tables->push_back(table);
+  return MNL_CB_OK;
 }
 
 uint8_t family_of(const IpAddress& a) {
-  return a.is_v4() ? AF_INET : AF_INET6;
+  return detail::family_of(a.family());
 }
 
-nlmsghdr* route_message(Conn& impl, uint16_t type, uint16_t flags, int ifindex,
-                        const IpPrefix& dst) {
+nlmsghdr* route_message(detail::Conn& impl, uint16_t type, uint16_t flags, int ifindex,
+                        const IpPrefix& dst, uint32_t table) {
   IpPrefix masked = dst.masked();
   nlmsghdr* nlh = mnl_nlmsg_put_header(impl.buf.data());
   nlh->nlmsg_type = type;
@@ -142,7 +67,8 @@ nlmsghdr* route_message(Conn& impl, uint16_t type, uint16_t flags, int ifindex,
   auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
   rtm->rtm_family = family_of(masked.address);
   rtm->rtm_dst_len = masked.length;
-  rtm->rtm_table = RT_TABLE_MAIN;
+  // Table ids above 255 fit only in RTA_TABLE; the header then says RT_TABLE_UNSPEC.
+  rtm->rtm_table = static_cast<uint8_t>(table < 256 ? table : uint32_t{RT_TABLE_UNSPEC});
   if (type == RTM_NEWROUTE) {
     rtm->rtm_protocol = RTPROT_BOOT;
     rtm->rtm_scope = RT_SCOPE_LINK;
@@ -154,15 +80,15 @@ nlmsghdr* route_message(Conn& impl, uint16_t type, uint16_t flags, int ifindex,
     mnl_attr_put(nlh, RTA_DST, masked.address.size(), masked.address.data());
   }
   mnl_attr_put_u32(nlh, RTA_OIF, static_cast<uint32_t>(ifindex));
-  mnl_attr_put_u32(nlh, RTA_TABLE, RT_TABLE_MAIN);
+  mnl_attr_put_u32(nlh, RTA_TABLE, table);
   return nlh;
 }
 
-}  // namespace
+std::string table_text(uint32_t table) {
+  return table == kMainTable ? std::string() : fmt::format(" in table {}", table);
+}
 
-struct Netlink::Impl {
-  Conn conn;
-};
+}  // namespace
 
 Netlink::Netlink(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Netlink::~Netlink() = default;
@@ -200,14 +126,16 @@ Result<int> Netlink::link_index(const std::string& ifname) {
   auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
   ifi->ifi_family = AF_UNSPEC;
   mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname.c_str());
+  int ifindex = 0;
   Reply reply;
+  reply.user = &ifindex;
   auto st = transact(impl_->conn, nlh, on_link, reply, "looking up interface " + ifname);
   if (!st) {
     if (reply.error == ENODEV) return fail(fmt::format("no network interface named {}", ifname));
     return tl::unexpected(st.error());
   }
-  if (reply.ifindex <= 0) return fail(fmt::format("no network interface named {}", ifname));
-  return reply.ifindex;
+  if (ifindex <= 0) return fail(fmt::format("no network interface named {}", ifname));
+  return ifindex;
 }
 
 Status Netlink::set_mtu(int ifindex, uint32_t mtu) {
@@ -258,28 +186,45 @@ Status Netlink::add_address(int ifindex, const IpPrefix& prefix) {
       fmt::format("adding address {} to interface {}", prefix.to_string(), ifindex), EEXIST);
 }
 
-Status Netlink::add_route(int ifindex, const IpPrefix& dst) {
+Status Netlink::add_route(int ifindex, const IpPrefix& dst, uint32_t table) {
   if (dst.length > dst.address.bits()) {
     return fail(fmt::format("invalid route {}: prefix length above {}", dst.to_string(),
                             dst.address.bits()));
   }
-  nlmsghdr* nlh = route_message(impl_->conn, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst);
-  return simple_request(
-      impl_->conn, nlh,
-      fmt::format("adding a route to {} via interface {}", dst.masked().to_string(), ifindex),
-      EEXIST);
+  nlmsghdr* nlh =
+      route_message(impl_->conn, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, table);
+  return simple_request(impl_->conn, nlh,
+                        fmt::format("adding a route to {} via interface {}{}",
+                                    dst.masked().to_string(), ifindex, table_text(table)),
+                        EEXIST);
 }
 
-Status Netlink::delete_route(int ifindex, const IpPrefix& dst) {
+Status Netlink::delete_route(int ifindex, const IpPrefix& dst, uint32_t table) {
   if (dst.length > dst.address.bits()) {
     return fail(fmt::format("invalid route {}: prefix length above {}", dst.to_string(),
                             dst.address.bits()));
   }
-  nlmsghdr* nlh = route_message(impl_->conn, RTM_DELROUTE, 0, ifindex, dst);
-  return simple_request(
-      impl_->conn, nlh,
-      fmt::format("deleting the route to {} via interface {}", dst.masked().to_string(), ifindex),
-      ESRCH);
+  nlmsghdr* nlh = route_message(impl_->conn, RTM_DELROUTE, 0, ifindex, dst, table);
+  return simple_request(impl_->conn, nlh,
+                        fmt::format("deleting the route to {} via interface {}{}",
+                                    dst.masked().to_string(), ifindex, table_text(table)),
+                        ESRCH);
+}
+
+Result<std::vector<uint32_t>> Netlink::route_tables() {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(impl_->conn.buf.data());
+  nlh->nlmsg_type = RTM_GETROUTE;
+  nlh->nlmsg_flags = NLM_F_DUMP;
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = AF_UNSPEC;  // every family: IPv4, IPv6 and the multicast tables
+  std::vector<uint32_t> tables;
+  Reply reply;
+  reply.user = &tables;
+  if (auto st = transact(impl_->conn, nlh, on_route, reply, "listing the routes"); !st) {
+    return tl::unexpected(st.error());
+  }
+  std::sort(tables.begin(), tables.end());
+  return tables;
 }
 
 Status Netlink::delete_link(int ifindex) {

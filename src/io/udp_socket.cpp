@@ -241,4 +241,14 @@ Status UdpSocket::set_dont_fragment(bool on) {
   return {};
 }
 
+Status UdpSocket::set_mark(uint32_t mark) {
+  if (::setsockopt(fd_.get(), SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0) {
+    int err = errno;
+    return fail(fmt::format("setting fwmark {:#x} (SO_MARK) on the UDP socket failed: {}{}", mark,
+                            errno_text(err),
+                            err == EPERM ? "; marking packets needs root or CAP_NET_ADMIN" : ""));
+  }
+  return {};
+}
+
 }  // namespace tern::io

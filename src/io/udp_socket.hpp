@@ -124,6 +124,10 @@ class UdpSocket {
   // probes need; false lets the kernel fragment (IP_PMTUDISC_DONT). Default: the kernel's.
   [[nodiscard]] Status set_dont_fragment(bool on);
 
+  // Marks every datagram sent from now on (SO_MARK), so policy routing can tell the tunnel's
+  // own packets apart (wg's fwmark); 0 removes the mark. Needs CAP_NET_ADMIN.
+  [[nodiscard]] Status set_mark(uint32_t mark);
+
   const SendErrors& send_errors() const { return send_errors_; }
   // The errno of the most recent failed datagram (0 if none failed yet).
   int last_errno() const { return last_errno_; }

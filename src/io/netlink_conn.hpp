@@ -1,0 +1,63 @@
+// The rtnetlink transport under io::Netlink: one libmnl socket, one request at a time, read
+// until its ACK, error or end of dump. Internal to io/ (netlink.cpp, netlink_rules.cpp).
+#pragma once
+
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/ip.hpp"
+#include "base/result.hpp"
+#include "io/netlink.hpp"
+
+namespace tern::io::detail {
+
+// One rtnetlink socket and the buffer its requests and answers pass through.
+struct Conn {
+  mnl_socket* sock = nullptr;
+  unsigned portid = 0;
+  uint32_t seq = 0;
+  std::vector<char> buf = std::vector<char>(MNL_SOCKET_BUFFER_SIZE);
+
+  Conn() = default;
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  ~Conn() {
+    if (sock != nullptr) mnl_socket_close(sock);
+  }
+};
+
+// What the reply to one request carried; `user` is for the request's own data callback.
+struct Reply {
+  int error = 0;            // the request's errno, 0 on success
+  std::string kernel_text;  // extended ACK message, e.g. "Invalid prefix for given prefix length"
+  void* user = nullptr;
+};
+
+// Sends the request built in `conn.buf` and reads until its ACK, error or NLMSG_DONE (a dump,
+// NLM_F_DUMP, gets no ACK). `on_data` sees every other message; `what` names the request in
+// errors ("netlink: adding a route ... failed: ...").
+[[nodiscard]] Status transact(Conn& conn, nlmsghdr* nlh, mnl_cb_t on_data, Reply& reply,
+                              const std::string& what);
+
+// transact() without data; `ignored_errno` (EEXIST, ESRCH, ...) counts as success.
+[[nodiscard]] Status simple_request(Conn& conn, nlmsghdr* nlh, const std::string& what,
+                                    int ignored_errno = 0);
+
+inline uint8_t family_of(IpAddress::Family f) {
+  return f == IpAddress::Family::kV4 ? AF_INET : AF_INET6;
+}
+
+}  // namespace tern::io::detail
+
+namespace tern::io {
+
+struct Netlink::Impl {
+  detail::Conn conn;
+};
+
+}  // namespace tern::io
