@@ -25,8 +25,6 @@ struct NotApplied {
 };
 constexpr NotApplied kNotApplied[] = {
     {"DNS", "set it in your resolver"},
-    {"Table", "tern adds the routes for AllowedIPs to the main table"},
-    {"FwMark", "tern's UDP socket sends unmarked packets"},
     {"PreUp", "run the command from your service manager before `tern up`"},
     {"PostUp", "run the command from your service manager after `tern up`"},
     {"PreDown", "run the command from your service manager before stopping tern"},
@@ -42,7 +40,8 @@ bool is_peer_key(std::string_view k) {
   return false;
 }
 bool is_interface_key(std::string_view k) {
-  for (auto name : {"PrivateKey", "ListenPort", "Address", "MTU"}) {
+  for (auto name : {"PrivateKey", "ListenPort", "Address", "MTU", "Table", "FwMark",
+                    "PathMtuDiscovery", "MssClamp"}) {
     if (iequals(k, name)) return true;
   }
   for (const auto& n : kNotApplied) {
@@ -150,7 +149,8 @@ Status Parser::interface_key(int n, std::string_view key, std::string_view value
     }
   }
   bool known = false;
-  for (auto name : {"PrivateKey", "ListenPort", "Address", "MTU", "PathMtuDiscovery", "MssClamp"}) {
+  for (auto name : {"PrivateKey", "ListenPort", "Address", "MTU", "Table", "FwMark",
+                    "PathMtuDiscovery", "MssClamp"}) {
     if (iequals(key, name)) {
       key = name;  // canonical spelling for messages
       known = true;
@@ -182,6 +182,16 @@ Status Parser::interface_key(int n, std::string_view key, std::string_view value
     auto mtu = detail::parse_mtu(value);
     if (!mtu) return error(n, mtu.error().message);
     cfg_.mtu = *mtu;
+  } else if (key == "Table") {
+    note_single(interface_seen_, n, key);
+    auto table = detail::parse_table(value);
+    if (!table) return error(n, table.error().message);
+    cfg_.table = *table;
+  } else if (key == "FwMark") {
+    note_single(interface_seen_, n, key);
+    auto mark = detail::parse_fwmark(value);
+    if (!mark) return error(n, mark.error().message);
+    cfg_.fwmark = *mark;
   } else if (key == "Address") {
     for (auto item : detail::split_list(value)) {
       auto p = detail::parse_prefix(key, item, "10.0.0.1/24 or fd00::1/64");

@@ -20,6 +20,19 @@ inline constexpr uint32_t kMinMtu = 576;
 inline constexpr uint32_t kMaxMtu = 65535;
 inline constexpr size_t kMaxConfigBytes = 1 << 20;
 
+// wg-quick's Table key: where the routes for AllowedIPs go.
+struct RouteTable {
+  enum class Mode : uint8_t {
+    kAuto,   // absent or `auto`: the main table; a /0 goes through policy routing (fwmark)
+    kOff,    // `off`: no routes at all
+    kFixed,  // a table id or name: every route there, /0 included, and no policy rules
+  };
+  Mode mode = Mode::kAuto;
+  uint32_t id = 0;  // kFixed: 1-4294967295 (`main` is 254, `default` 253, `local` 255)
+
+  bool operator==(const RouteTable&) const = default;
+};
+
 struct PeerConfig {
   crypto::Key public_key{};
   std::optional<crypto::Key> preshared_key;
@@ -35,6 +48,8 @@ struct InterfaceConfig {
   std::optional<uint16_t> listen_port;  // none: a random port
   std::vector<IpPrefix> addresses;      // host bits kept: 10.0.0.1/24 is address and subnet
   std::optional<uint32_t> mtu;          // none: the agent chooses
+  RouteTable table;                     // Table
+  uint32_t fwmark = 0;                  // FwMark: the mark on the UDP socket's packets; 0 is off
   std::vector<PeerConfig> peers;
   // "line N: ..." for keys accepted but not applied, and for doubtful values.
   std::vector<std::string> warnings;

@@ -10,6 +10,7 @@
 
 #include "base/ip.hpp"
 #include "base/result.hpp"
+#include "config/config.hpp"
 #include "crypto/key.hpp"
 
 namespace tern::config::detail {
@@ -26,6 +27,11 @@ std::vector<std::string_view> split_list(std::string_view value);
 [[nodiscard]] Result<uint32_t> parse_mtu(std::string_view value);
 [[nodiscard]] Result<uint16_t> parse_keepalive(std::string_view value);
 [[nodiscard]] Result<bool> parse_switch(std::string_view name, std::string_view value);
+// Table = auto | off | main | default | local | 1-4294967295 (decimal or 0x hex), as
+// wg-quick hands it to `ip route ... table`.
+[[nodiscard]] Result<RouteTable> parse_table(std::string_view value);
+// FwMark = off | 0-4294967295, decimal or 0x hex, as `wg` reads it.
+[[nodiscard]] Result<uint32_t> parse_fwmark(std::string_view value);
 // Checks the shape ("host:port", "[v6]:port") and returns the text as written.
 [[nodiscard]] Result<std::string> parse_endpoint(std::string_view value);
 // One item of Address or AllowedIPs; `example` completes "e.g. ...".
