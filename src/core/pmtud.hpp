@@ -24,7 +24,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <span>
 #include <string_view>
 #include <variant>
 
@@ -32,8 +31,9 @@
 
 namespace tern::core {
 
-// The search candidates above the base: common MTUs (PPPoE 1492, tunnels 1400-1480,
-// Ethernet 1500), then jumbo steps. The interface MTU is added when it is not among them.
+// The search steps: common MTUs (IPv6 minimum 1280, tunnels 1400-1480, PPPoE 1492, Ethernet
+// 1500), then jumbo steps. Those between the base and max_mtu are probed in order; max_mtu
+// itself is the last step when it is not in the table.
 inline constexpr size_t kPmtudCandidates[] = {1280, 1400, 1420, 1440, 1460, 1480,
                                               1492, 1500, 2000, 4000, 8000, 9000};
 
@@ -41,8 +41,8 @@ struct PmtudConfig {
   size_t base_mtu = 1280;   // BASE_PLPMTU, also the floor: the IPv6 minimum link MTU
   size_t max_mtu = 1500;    // MAX_PLPMTU: the interface MTU (or less)
   unsigned max_probes = 3;  // MAX_PROBES: unacknowledged probes of one size before giving up
-  // PROBE_TIMER. RFC 8899 asks for >= 1 s and suggests 15 s; 1 s lets a black hole be
-  // left within seconds, and probes are few and small next to the data.
+  // PROBE_TIMER. RFC 8899 requires >= 1 s and suggests 15 s; 1 s lets a black hole be left
+  // within seconds, and a few probes per second at most are nothing next to the data.
   Duration probe_timer = std::chrono::seconds(1);
   // CONFIRMATION_TIMER: WireGuard acknowledges nothing, so the MTU in use is re-probed this
   // often. A black hole is left within confirmation_timer + max_probes * probe_timer (5 s),
