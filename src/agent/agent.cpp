@@ -9,6 +9,7 @@
 #include "agent/datapath.hpp"
 #include "agent/events.hpp"
 #include "agent/resolve.hpp"
+#include "agent/routing.hpp"
 #include "base/log.hpp"
 #include "io/clock.hpp"
 
@@ -37,7 +38,7 @@ Status configure_peers(core::Device& device, const config::InterfaceConfig& conf
   return {};
 }
 
-// Addresses, MTU, link up and a route per allowed prefix, as wg-quick does.
+// Addresses, MTU, link up, then routes (and a full tunnel's rules), as wg-quick does.
 Status configure_interface(Agent::State& s, const config::InterfaceConfig& config) {
   auto index = s.netlink.link_index(s.name);
   if (!index) return fail(index.error().message);
@@ -47,19 +48,7 @@ Status configure_interface(Agent::State& s, const config::InterfaceConfig& confi
     if (auto st = s.netlink.add_address(s.ifindex, a); !st) return st;
   }
   if (auto st = s.netlink.set_up(s.ifindex); !st) return st;
-  for (const auto& pc : config.peers) {
-    for (const auto& prefix : pc.allowed_ips) {
-      if (prefix.length == 0) {
-        log::warn(
-            "AllowedIPs {} would route all traffic into the tunnel, including the tunnel's own "
-            "packets; tern does not install default routes yet: add narrower prefixes",
-            prefix.to_string());
-        continue;
-      }
-      if (auto st = s.netlink.add_route(s.ifindex, prefix); !st) return st;
-    }
-  }
-  return {};
+  return install_routes(s, config);
 }
 
 }  // namespace
@@ -92,7 +81,7 @@ Result<std::unique_ptr<Agent>> Agent::start(const config::InterfaceConfig& confi
   init_datapath(s);
 
   // From here on, a failure closes the TUN, which removes the interface with its
-  // addresses and routes.
+  // addresses and routes, and deletes the policy rules added so far.
   if (auto st = configure_interface(s, config); !st) return fail(st.error().message);
   if (auto st = configure_peers(s.device, config, now); !st) return fail(st.error().message);
 

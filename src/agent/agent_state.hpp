@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/agent.hpp"
+#include "agent/routing.hpp"
 #include "agent/uapi_server.hpp"
 #include "core/device.hpp"
 #include "io/netlink.hpp"
@@ -53,7 +54,8 @@ struct Agent::State {
   io::SignalFd signals;
   std::unique_ptr<UapiServer> uapi;
   uint32_t mtu;
-  uint32_t fwmark = 0;  // stored and reported for `wg`; tern does not mark packets yet
+  uint32_t fwmark = 0;  // SO_MARK of the UDP socket (FwMark, the policy table, `wg set fwmark`)
+  std::unique_ptr<PolicyRules> policy_rules;  // a full tunnel's rules; deleted with the state
 
   // Data-path buffers, allocated once.
   io::RecvBatch recv;

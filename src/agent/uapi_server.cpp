@@ -58,12 +58,30 @@ int apply_set(Agent::State& s, const uapi::SetRequest& req, Instant now) {
   if (req.remove_private_key) {
     log::warn("UAPI: removing the private key is not supported; the key stays as it was");
   }
-  if (req.fwmark) s.fwmark = *req.fwmark;
+  if (req.fwmark && *req.fwmark != s.fwmark) {
+    if (auto st = s.udp.set_mark(*req.fwmark); !st) {
+      log::warn("UAPI: {}", st.error().message);
+      return EPERM;
+    }
+    if (s.policy_rules) {
+      log::warn(
+          "UAPI: fwmark is now {:#x}, but the full-tunnel rules send packets without mark {:#x} "
+          "into the tunnel: the tunnel's own packets may now loop into it",
+          *req.fwmark, s.fwmark);
+    }
+    s.fwmark = *req.fwmark;
+  }
   if (req.listen_port && *req.listen_port != s.udp.local_port()) {
     auto udp = io::UdpSocket::bind(*req.listen_port);
     if (!udp) {
       log::warn("UAPI: {}", udp.error().message);
       return EADDRINUSE;
+    }
+    if (s.fwmark != 0) {
+      if (auto st = udp->set_mark(s.fwmark); !st) {
+        log::warn("UAPI: {}", st.error().message);
+        return EPERM;
+      }
     }
     s.poller.remove(s.udp.fd());
     s.udp = std::move(*udp);
