@@ -47,17 +47,16 @@ StunRetransmit::Due StunRetransmit::poll(Instant now) {
     done_ = true;
     return Due::kTimedOut;
   }
-  ++sends_;
-  interval_ *= 2;
-  // After the last send only the final wait remains.
-  next_ += sends_ >= policy_.rc ? policy_.rto * policy_.rm : interval_;
-  if (next_ <= now) {
-    // The caller slept through several steps: resend once, keep the schedule's end.
-    while (next_ <= now && sends_ < policy_.rc) {
-      ++sends_;
-      interval_ *= 2;
-      next_ += sends_ >= policy_.rc ? policy_.rto * policy_.rm : interval_;
-    }
+  // Move to the next send; a caller that slept through several steps resends once.
+  do {
+    ++sends_;
+    interval_ *= 2;
+    // After the last send only the final wait remains.
+    next_ += sends_ >= policy_.rc ? policy_.rto * policy_.rm : interval_;
+  } while (next_ <= now && sends_ < policy_.rc);
+  if (next_ <= now) {  // even the final wait has passed
+    done_ = true;
+    return Due::kTimedOut;
   }
   return Due::kRetransmit;
 }

@@ -146,6 +146,7 @@ void TurnClient::lose_allocation(TurnError error, Instant now) {
   events_.push_back(TurnAllocationLost{std::move(error)});
   outstanding_.clear();
   reset_peers();
+  retired_channels_.clear();  // they belonged to the lost allocation
   state_ = Allocating{};
   send_request(Request::kAllocate, now);
 }

@@ -42,6 +42,8 @@ inline constexpr Duration kPermissionLifetime = std::chrono::seconds(300);
 inline constexpr Duration kPermissionRefresh = std::chrono::seconds(240);
 inline constexpr Duration kChannelLifetime = std::chrono::seconds(600);
 inline constexpr Duration kChannelRefresh = std::chrono::seconds(540);
+// After a channel binding expires its number may not be bound to another peer for this long.
+inline constexpr Duration kChannelReuseDelay = std::chrono::seconds(300);
 // A permission or channel the server refused (other than 403) is asked for again after this.
 inline constexpr Duration kPeerRetryDelay = std::chrono::seconds(60);
 // 438 Stale Nonce answers in a row before the client gives up.
@@ -253,6 +255,7 @@ class TurnClient {
   void reset_peers();
   void send_due_peer_requests(Instant now);
   uint16_t next_channel_number();
+  bool channel_number_taken(uint16_t number) const;
   std::optional<Instant> next_peer_deadline() const;
 
   // Data (turn_client_data.cpp).
@@ -270,6 +273,14 @@ class TurnClient {
   std::map<IpAddress, Permission> permissions_;
   std::map<Endpoint, Channel> channels_;
   std::unordered_map<uint16_t, Endpoint> channel_peers_;
+  // A removed peer's channel stays bound on the server until it expires, and its
+  // number may not go to another peer for 5 minutes more (RFC 8656 §12): the peer
+  // gets it back if added again, and nobody else gets it until then.
+  struct Retired {
+    uint16_t number = 0;
+    Instant until{};
+  };
+  std::map<Endpoint, Retired> retired_channels_;
   uint16_t next_channel_ = 0;  // offset from 0x4000 of the next number to try
   std::optional<int64_t> wall_offset_ns_;
 

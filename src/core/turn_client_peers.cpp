@@ -10,8 +10,13 @@ namespace tern::core {
 
 void TurnClient::add_peer(const Endpoint& peer, Instant now) {
   if (channels_.contains(peer)) return;
+  std::erase_if(retired_channels_, [now](const auto& r) { return r.second.until <= now; });
   Channel c;
-  c.number = next_channel_number();
+  if (auto r = retired_channels_.find(peer); r != retired_channels_.end()) {
+    if (!channel_peers_.contains(r->second.number)) c.number = r->second.number;
+    retired_channels_.erase(r);
+  }
+  if (c.number == 0) c.number = next_channel_number();
   if (c.number != 0) channel_peers_[c.number] = peer;
   channels_.emplace(peer, c);
   ++permissions_[peer.address].users;
@@ -25,6 +30,9 @@ void TurnClient::remove_peer(const Endpoint& peer) {
       n != channel_peers_.end() && n->second == peer) {
     channel_peers_.erase(n);
   }
+  if (c->second.number != 0 && c->second.expires != Instant{}) {
+    retired_channels_[peer] = Retired{c->second.number, c->second.expires + kChannelReuseDelay};
+  }
   channels_.erase(c);
   auto p = permissions_.find(peer.address);
   if (p != permissions_.end() && --p->second.users == 0) permissions_.erase(p);
@@ -35,12 +43,18 @@ uint16_t TurnClient::next_channel_number() {
   for (unsigned i = 0; i < kCount; ++i) {
     const unsigned offset = (next_channel_ + i) % kCount;
     const auto n = static_cast<uint16_t>(wire::kChannelMin + offset);
-    if (!channel_peers_.contains(n)) {
+    if (!channel_number_taken(n)) {
       next_channel_ = static_cast<uint16_t>((offset + 1) % kCount);
       return n;
     }
   }
   return 0;  // all 4096 in use: this peer gets Send indications only
+}
+
+bool TurnClient::channel_number_taken(uint16_t number) const {
+  if (channel_peers_.contains(number)) return true;
+  return std::any_of(retired_channels_.begin(), retired_channels_.end(),
+                     [number](const auto& r) { return r.second.number == number; });
 }
 
 void TurnClient::refuse_peer_address(const IpAddress& address, const TurnError& error) {

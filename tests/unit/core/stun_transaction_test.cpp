@@ -52,9 +52,16 @@ TEST(StunRetransmit, LatePollResendsOnceAndKeepsTheEnd) {
   StunRetransmit r(StunTransport::kUdp, kT0);
   EXPECT_EQ(r.poll(kT0 + 10s), StunRetransmit::Due::kRetransmit);
   EXPECT_EQ(r.deadline(), kT0 + 15500ms);
-  EXPECT_EQ(r.poll(kT0 + 40s), StunRetransmit::Due::kRetransmit);
+  EXPECT_EQ(r.poll(kT0 + 39s), StunRetransmit::Due::kRetransmit);  // the last send
   EXPECT_EQ(r.deadline(), kT0 + 39500ms);
+  EXPECT_EQ(r.sends(), 7u);
   EXPECT_EQ(r.poll(kT0 + 40s), StunRetransmit::Due::kTimedOut);
+  EXPECT_FALSE(r.deadline());
+}
+
+TEST(StunRetransmit, SleepingPastTheEndTimesOut) {
+  StunRetransmit r(StunTransport::kUdp, kT0);
+  EXPECT_EQ(r.poll(kT0 + 1min), StunRetransmit::Due::kTimedOut);
   EXPECT_FALSE(r.deadline());
 }
 

@@ -286,6 +286,23 @@ TEST(TurnPeers, PeersOnOneAddressShareAPermission) {
   EXPECT_EQ(h.server.count(StunMethod::kChannelBind), 2u);
 }
 
+TEST(TurnPeers, ARemovedPeerGetsItsChannelBack) {
+  TurnHarness h;
+  h.client->add_peer(kPeer, h.now);
+  h.pump();
+  h.client->remove_peer(kPeer);
+  h.advance(60s);
+  // Its old number is still bound on the server: a new peer takes another one...
+  h.client->add_peer(kOther, h.now);
+  h.pump();
+  EXPECT_EQ(h.client->bound_channel(kOther, h.now), wire::kChannelMin + 1);
+  // ...and the peer itself gets it back, so the server does not refuse a rebind.
+  h.client->add_peer(kPeer, h.now);
+  h.pump();
+  EXPECT_EQ(h.client->bound_channel(kPeer, h.now), wire::kChannelMin);
+  EXPECT_TRUE(h.events_of<TurnPeerFailed>().empty());
+}
+
 TEST(TurnPeers, DataBeforeTheAllocationIsDenied) {
   TurnHarness h(test::default_config(), false);
   h.link_down = true;
