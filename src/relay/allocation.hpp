@@ -1,4 +1,4 @@
-// One TURN allocation (RFC 8656 §2.2, §9, §12): the relayed transport address
+// One TURN allocation (RFC 8656 §6, §9, §12): the relayed transport address
 // the I/O layer opened for it, its lifetime, the permissions (peer IPs, 300 s
 // each) and channel bindings (number <-> peer transport address, 600 s each) its
 // client installed, and the rate limiters of its two directions. Expiry is
@@ -72,7 +72,7 @@ struct Allocation {
   // The active binding of a channel number, or of a peer address.
   const Channel* channel(uint16_t number, Instant now) const;
   const Channel* channel_to(const Endpoint& peer, Instant now) const;
-  // RFC 8656 §11.2: a number bound to another peer, or a peer bound to another number.
+  // RFC 8656 §12.2: a number bound to another peer, or a peer bound to another number.
   [[nodiscard]] BindCheck check_bind(uint16_t number, const Endpoint& peer, Instant now,
                                      size_t max) const;
   // Binds or refreshes (after check_bind said kOk).

@@ -142,7 +142,7 @@ std::optional<Transmit> RelayServer::binding(const FiveTuple& t, const wire::Stu
     }
     change = *decoded;
   }
-  // RFC 5780 §6.1: the server knows its other address only when the request came
+  // RFC 5780: the server knows its other address only when the request came
   // to one of the four combinations of the two configured IPs and ports.
   const Endpoint& local = t.server;
   std::optional<Endpoint> other;
@@ -159,7 +159,7 @@ std::optional<Transmit> RelayServer::binding(const FiveTuple& t, const wire::Stu
   Endpoint from = local;
   if (change.change_ip || change.change_port) {
     // Without a second address, or over a stream (a TCP answer cannot come from
-    // elsewhere), CHANGE-REQUEST cannot be honoured: 420 says so (RFC 5780 §7.2).
+    // elsewhere), CHANGE-REQUEST cannot be honoured: 420 says so, as coturn does.
     if (!other || t.transport != Transport::kUdp) {
       const uint16_t type = wire::to_u16(wire::StunAttr::kChangeRequest);
       return unknown_attributes(t, m, std::span<const uint16_t>(&type, 1));

@@ -124,7 +124,7 @@ class RelayServer {
   [[nodiscard]] std::optional<Transmit> handle_peer(const Endpoint& relayed, const Endpoint& peer,
                                                     MutableBytes buffer, size_t length,
                                                     Instant now);
-  // A TCP/TLS connection closed: its allocation ends with it (RFC 8656 §3.1).
+  // A TCP/TLS connection closed: its allocation ends with it (RFC 8656).
   void connection_closed(const FiveTuple& tuple);
 
   void handle_timeout(Instant now);

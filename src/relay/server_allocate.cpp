@@ -1,4 +1,4 @@
-// Allocate and Refresh (RFC 8656 §7), and the life of an allocation: created by
+// Allocate and Refresh (RFC 8656 §7-8), and the life of an allocation: created by
 // an authenticated Allocate within the quotas, extended by Refresh, ended by a
 // Refresh of 0, by its lifetime running out, or by its TCP/TLS connection closing.
 #include <algorithm>
@@ -53,7 +53,7 @@ Allocation* RelayServer::owned_allocation(const FiveTuple& t, const wire::StunMe
                 RelayDrop::kNoAllocation, s);
     return nullptr;
   }
-  // §6.2: every request on an allocation uses the credentials that made it.
+  // RFC 8656: every request on an allocation uses the credentials that made it.
   if (a->username != auth.username) {
     out = error(t, m, wire::stun_error::kWrongCredentials, "Wrong Credentials",
                 RelayDrop::kWrongCredentials, s);

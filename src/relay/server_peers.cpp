@@ -1,4 +1,4 @@
-// CreatePermission (RFC 8656 §10) and ChannelBind (§11): what the client may
+// CreatePermission (RFC 8656 §10) and ChannelBind (§12): what the client may
 // reach through its allocation. Every peer address is checked against the
 // allocation's family (443) and the peer policy (403) before anything is
 // installed, so a request either takes effect whole or not at all.
@@ -91,7 +91,7 @@ std::optional<Transmit> RelayServer::channel_bind(const FiveTuple& t, const wire
       return error(t, m, wire::stun_error::kInsufficientCapacity,
                    "Insufficient Capacity: too many channels", RelayDrop::kCapacity, s);
   }
-  // §11.2: a binding installs or refreshes the permission for the peer's IP too.
+  // §12.2: a binding installs or refreshes the permission for the peer's IP too.
   const IpAddress ip = peer->address;
   if (!a->permit(std::span<const IpAddress>(&ip, 1), now, config_.max_permissions)) {
     return error(t, m, wire::stun_error::kInsufficientCapacity,
