@@ -16,7 +16,9 @@ declare -A allowed=(
   [relay]="base crypto wire relay"
   [io]="base io"
   [agent]="base crypto wire noise core config uapi io agent"
-  [cli]="base crypto wire noise core config uapi io agent relay doctor cli"
+  [relayd]="base crypto wire relay io relayd"
+  [doctor]="base crypto wire noise core config uapi io doctor"
+  [cli]="base crypto wire noise core config uapi io agent relay relayd doctor cli"
 )
 sans_io="base crypto wire noise core config uapi relay"
 forbidden_headers='<(sys/socket\.h|sys/epoll\.h|netinet/[a-z_]+\.h|linux/[a-z_]+\.h|thread|mutex|unistd\.h|poll\.h)>'

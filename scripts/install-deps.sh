@@ -10,7 +10,7 @@ packages=(
   libcli11-dev libgtest-dev libgmock-dev
   # test peers and network tools
   wireguard-go wireguard-tools iperf3 nftables iproute2 iputils-ping iputils-tracepath
-  netcat-openbsd tcpdump procps kmod jq
+  netcat-openbsd tcpdump procps kmod jq coturn
 )
 
 missing=()
