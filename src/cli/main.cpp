@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/relay.hpp"
 
 namespace tern::cli {
 
@@ -48,6 +49,8 @@ int run(int argc, char** argv) {
   status->add_option("interface", status_interface,
                      "Interface to show (default: every tern interface)");
   status->add_flag("--json", json, "Print JSON for scripts");
+
+  add_relay_command(app);
 
   try {
     app.parse(argc, argv);
