@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/doctor.hpp"
 #include "cli/relay.hpp"
 
 namespace tern::cli {
@@ -51,6 +52,8 @@ int run(int argc, char** argv) {
   status->add_flag("--json", json, "Print JSON for scripts");
 
   add_relay_command(app);
+
+  add_doctor_command(app);
 
   try {
     app.parse(argc, argv);

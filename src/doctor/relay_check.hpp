@@ -1,0 +1,37 @@
+// `tern doctor relay`: checks one TURN (or STUN) server over UDP, step by step, the way a
+// tern agent would use it: resolve, reachability (STUN Binding), authentication and
+// allocation (the core TURN client), a relayed echo to a second local socket standing in
+// for a peer (RTT, jitter, loss), and the largest packet the relayed path carries.
+// docs/doctor.md says what each check means and how to read a failure.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/time.hpp"
+#include "core/turn_credentials.hpp"
+#include "doctor/relay_report.hpp"
+#include "doctor/turn_url.hpp"
+
+namespace tern::doctor {
+
+struct RelayCheckOptions {
+  std::optional<core::TurnCredentials> credentials;  // a static user
+  std::optional<std::string> secret;                 // or a TURN REST shared secret
+  std::string rest_name = "tern-doctor";             // REST username: "expiry:rest_name"
+  Duration rest_ttl = std::chrono::hours(1);
+  Duration duration = std::chrono::seconds(10);  // of the round trip
+  unsigned rate = 50;                            // probes per second
+  size_t size = 1200;                            // probe payload bytes
+  Duration largest_search_budget = std::chrono::seconds(8);
+};
+
+// A line of progress ("allocating on 192.0.2.1:3478 ...").
+using Progress = std::function<void(std::string_view)>;
+
+[[nodiscard]] RelayUrlResult check_relay(const TurnUrl& url, const RelayCheckOptions& options,
+                                         const Progress& progress);
+
+}  // namespace tern::doctor

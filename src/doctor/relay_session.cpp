@@ -1,0 +1,97 @@
+#include "doctor/relay_session.hpp"
+
+#include <array>
+#include <cerrno>
+
+#include "io/clock.hpp"
+
+namespace tern::doctor {
+namespace {
+
+constexpr uint64_t kClientToken = 1;
+constexpr uint64_t kPeerToken = 2;
+// Room for the largest UDP datagram, so the largest-packet search is never truncated.
+constexpr size_t kRecvBufferSize = 65536;
+
+Result<io::UdpSocket> bind_for(const Endpoint& server) {
+  // An IPv4 server gets an IPv4 socket: the addresses the report shows are then plain.
+  const IpAddress any = server.address.is_v4() ? IpAddress::v4(0u) : IpAddress::v6({});
+  return io::UdpSocket::bind(Endpoint{any, 0});
+}
+
+}  // namespace
+
+RelaySession::RelaySession(io::UdpSocket client, io::UdpSocket peer, io::Poller poller)
+    : client_(std::move(client)),
+      peer_(std::move(peer)),
+      poller_(std::move(poller)),
+      recv_(16, kRecvBufferSize),
+      send_(1) {}
+
+Result<RelaySession> RelaySession::open(const Endpoint& server) {
+  auto client = bind_for(server);
+  if (!client) return tl::unexpected(client.error());
+  auto peer = bind_for(server);
+  if (!peer) return tl::unexpected(peer.error());
+  auto poller = io::Poller::create();
+  if (!poller) return tl::unexpected(poller.error());
+  if (auto s = poller->add(client->fd(), kClientToken, true, false); !s) {
+    return tl::unexpected(s.error());
+  }
+  if (auto s = poller->add(peer->fd(), kPeerToken, true, false); !s) {
+    return tl::unexpected(s.error());
+  }
+  return RelaySession(std::move(*client), std::move(*peer), std::move(*poller));
+}
+
+int RelaySession::send(io::UdpSocket& socket, const Endpoint& to, Bytes data) {
+  send_.clear();
+  if (!send_.add(to, data)) return ENOBUFS;
+  auto n = socket.send(send_);
+  if (!n) return EBADF;
+  if (*n == 0) return EAGAIN;  // the socket buffer is full: the datagram is lost
+  return send_.error(0);
+}
+
+int RelaySession::send_from_client(const Endpoint& to, Bytes data) {
+  return send(client_, to, data);
+}
+
+int RelaySession::send_from_peer(const Endpoint& to, Bytes data) {
+  return send(peer_, to, data);
+}
+
+Status RelaySession::set_dont_fragment(bool on) {
+  if (auto s = client_.set_dont_fragment(on); !s) return s;
+  return peer_.set_dont_fragment(on);
+}
+
+Status RelaySession::drain(io::UdpSocket& socket, const Handler& handler) {
+  for (;;) {
+    auto n = socket.recv(recv_);
+    if (!n) return tl::unexpected(n.error());
+    if (*n == 0) return {};
+    const Instant now = io::monotonic_now();
+    for (size_t i = 0; i < *n; ++i) {
+      // GRO is never switched on here: each entry is one datagram.
+      if (recv_.truncated(i)) continue;
+      if (handler) handler(recv_.from(i), recv_.data(i), now);
+    }
+  }
+}
+
+Status RelaySession::poll(Instant deadline) {
+  const Instant now = io::monotonic_now();
+  const Duration wait = deadline > now ? deadline - now : Duration::zero();
+  std::array<io::Ready, 4> ready{};
+  auto n = poller_.wait(wait, ready);
+  if (!n) return tl::unexpected(n.error());
+  for (size_t i = 0; i < *n; ++i) {
+    auto& socket = ready[i].token == kClientToken ? client_ : peer_;
+    const auto& handler = ready[i].token == kClientToken ? on_client : on_peer;
+    if (auto s = drain(socket, handler); !s) return s;
+  }
+  return {};
+}
+
+}  // namespace tern::doctor

@@ -1,0 +1,50 @@
+// The sockets of one relay check: the "client" socket that talks to the TURN server, and
+// the "peer" socket that stands for a remote peer and echoes what the relay delivers. One
+// epoll wait for both; datagrams go to the caller's handlers with the time they arrived.
+#pragma once
+
+#include <functional>
+
+#include "base/bytes.hpp"
+#include "base/ip.hpp"
+#include "base/result.hpp"
+#include "base/time.hpp"
+#include "io/poller.hpp"
+#include "io/udp_socket.hpp"
+
+namespace tern::doctor {
+
+class RelaySession {
+ public:
+  using Handler = std::function<void(const Endpoint& from, Bytes data, Instant now)>;
+
+  // Binds both sockets on ephemeral ports, for the family of `server`.
+  [[nodiscard]] static Result<RelaySession> open(const Endpoint& server);
+
+  // 0 when sent, else the errno that dropped the datagram (EMSGSIZE with DONT-FRAGMENT).
+  int send_from_client(const Endpoint& to, Bytes data);
+  int send_from_peer(const Endpoint& to, Bytes data);
+
+  // Sets DF on both sockets (no local fragmentation), for the largest-packet search.
+  [[nodiscard]] Status set_dont_fragment(bool on);
+
+  // Waits at most until `deadline`, handing every datagram that arrives meanwhile to the
+  // handlers; returns after the first batch or at the deadline.
+  [[nodiscard]] Status poll(Instant deadline);
+
+  Handler on_client;
+  Handler on_peer;
+
+ private:
+  RelaySession(io::UdpSocket client, io::UdpSocket peer, io::Poller poller);
+  int send(io::UdpSocket& socket, const Endpoint& to, Bytes data);
+  Status drain(io::UdpSocket& socket, const Handler& handler);
+
+  io::UdpSocket client_;
+  io::UdpSocket peer_;
+  io::Poller poller_;
+  io::RecvBatch recv_;
+  io::SendBatch send_;
+};
+
+}  // namespace tern::doctor
