@@ -52,7 +52,6 @@ int run(int argc, char** argv) {
   status->add_flag("--json", json, "Print JSON for scripts");
 
   add_relay_command(app);
-
   add_doctor_command(app);
 
   try {
