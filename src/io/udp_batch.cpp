@@ -13,9 +13,11 @@ RecvBatch::RecvBatch(size_t count, size_t buffer_size)
   buffers_.resize(count * buffer_size_);
   lens_.resize(count);
   truncated_.resize(count);
+  segment_sizes_.resize(count);
   headers_->msgs.resize(count);
   headers_->iovs.resize(count);
   headers_->names.resize(count);
+  headers_->controls.resize(count);
   for (size_t i = 0; i < count; ++i) {
     headers_->iovs[i] = iovec{buffers_.data() + i * buffer_size_, buffer_size_};
     std::memset(&headers_->msgs[i], 0, sizeof(mmsghdr));
@@ -42,6 +44,9 @@ SendBatch::SendBatch(size_t capacity) : headers_(std::make_unique<Headers>()) {
   headers_->msgs.resize(capacity);
   headers_->iovs.resize(capacity);
   headers_->names.resize(capacity);
+  headers_->controls.resize(capacity);
+  headers_->first.resize(capacity);
+  headers_->count.resize(capacity);
 }
 
 SendBatch::~SendBatch() = default;

@@ -134,9 +134,12 @@ Result<size_t> UdpSocket::recv(RecvBatch& batch) {
   auto& h = *batch.headers_;
   const unsigned count = static_cast<unsigned>(batch.capacity());
   for (unsigned i = 0; i < count; ++i) {
-    // msg_namelen is value-result: reset it, or a shorter IPv4 address would shrink it.
-    h.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    h.msgs[i].msg_hdr.msg_flags = 0;
+    // msg_namelen and msg_controllen are value-result: reset them before every call.
+    msghdr& m = h.msgs[i].msg_hdr;
+    m.msg_namelen = sizeof(sockaddr_storage);
+    m.msg_flags = 0;
+    m.msg_control = gro_ ? h.controls[i].bytes : nullptr;
+    m.msg_controllen = gro_ ? sizeof(ControlBuffer) : 0;
   }
   int n = -1;
   for (int attempt = 0; attempt < kMaxRecvRetries; ++attempt) {
@@ -152,6 +155,8 @@ Result<size_t> UdpSocket::recv(RecvBatch& batch) {
     const mmsghdr& m = h.msgs[i];
     batch.truncated_[i] = (m.msg_hdr.msg_flags & MSG_TRUNC) != 0;
     batch.lens_[i] = std::min<size_t>(m.msg_len, batch.buffer_size_);
+    const size_t segment = gro_ ? gro_segment_size(m.msg_hdr) : 0;
+    batch.segment_sizes_[i] = segment == 0 || segment > batch.lens_[i] ? batch.lens_[i] : segment;
   }
   batch.size_ = static_cast<size_t>(n);
   return batch.size_;
@@ -180,6 +185,23 @@ void UdpSocket::count_send_error(int err) {
   }
 }
 
+size_t UdpSocket::coalescible(const SendBatch& batch, size_t pos, size_t end) const {
+  if (!gso_) return 1;
+  const size_t segment = batch.data_[pos].size();
+  size_t bytes = segment;
+  size_t n = 1;
+  // Same endpoint, same size; a shorter datagram may come last and ends the message.
+  while (pos + n < end && n < kMaxGsoSegments && batch.errors_[pos + n] == 0) {
+    const size_t next = batch.data_[pos + n].size();
+    if (next > segment || next == 0 || bytes + next > kMaxGsoBytes) break;
+    if (batch.to_[pos + n] != batch.to_[pos]) break;
+    bytes += next;
+    ++n;
+    if (next < segment) break;
+  }
+  return n;
+}
+
 Result<size_t> UdpSocket::send(SendBatch& batch, size_t start) {
   const size_t end = batch.size_;
   if (start >= end) return 0;
@@ -189,31 +211,51 @@ Result<size_t> UdpSocket::send(SendBatch& batch, size_t start) {
     batch.errors_[i] = len == 0 ? EAFNOSUPPORT : 0;
     Bytes data = batch.data_[i];
     h.iovs[i] = iovec{const_cast<uint8_t*>(data.data()), data.size()};
-    std::memset(&h.msgs[i], 0, sizeof(mmsghdr));
-    h.msgs[i].msg_hdr.msg_name = &h.names[i];
-    h.msgs[i].msg_hdr.msg_namelen = len;
-    h.msgs[i].msg_hdr.msg_iov = &h.iovs[i];
-    h.msgs[i].msg_hdr.msg_iovlen = 1;
   }
   size_t pos = start;
+  size_t alone_until = start;  // entries of a coalesced message that failed go out one by one
   while (pos < end) {
     if (batch.errors_[pos] != 0) {  // no address this socket can reach
       count_send_error(batch.errors_[pos]);
       ++pos;
       continue;
     }
-    size_t run = pos;
-    while (run < end && batch.errors_[run] == 0)
-      ++run;
-    int n = ::sendmmsg(fd_.get(), &h.msgs[pos], static_cast<unsigned>(run - pos), 0);
+    // Messages from pos up to the next unreachable entry.
+    size_t msgs = 0;
+    for (size_t i = pos; i < end && batch.errors_[i] == 0;) {
+      const size_t n = i < alone_until ? 1 : coalescible(batch, i, end);
+      msghdr& m = h.msgs[msgs].msg_hdr;
+      std::memset(&h.msgs[msgs], 0, sizeof(mmsghdr));
+      m.msg_name = &h.names[i];
+      m.msg_namelen = v6_ ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+      m.msg_iov = &h.iovs[i];
+      m.msg_iovlen = n;
+      if (n > 1) {
+        set_gso_segment(m, h.controls[msgs], static_cast<uint16_t>(batch.data_[i].size()));
+      }
+      h.first[msgs] = static_cast<uint32_t>(i);
+      h.count[msgs] = static_cast<uint32_t>(n);
+      ++msgs;
+      i += n;
+    }
+    int n = ::sendmmsg(fd_.get(), h.msgs.data(), static_cast<unsigned>(msgs), 0);
     if (n > 0) {
-      pos += static_cast<size_t>(n);
+      pos = h.first[n - 1] + h.count[n - 1];
       continue;
     }
     int err = n == 0 ? EAGAIN : errno;
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) break;
     if (is_fatal_send_error(err)) return fail("UDP send failed: " + errno_text(err));
+    if (h.count[0] > 1) {
+      // The route cannot segment (EIO: no checksum offload, xfrm): GSO stays off from now.
+      if (err == EIO) {
+        log::info("UDP GSO is not possible on this route; sending datagram by datagram");
+        gso_ = false;
+      }
+      alone_until = pos + h.count[0];
+      continue;
+    }
     // sendmmsg reports an error only for the first message of a call: that one is dropped,
     // and the rest of the batch goes on.
     batch.errors_[pos] = err;

@@ -1,7 +1,10 @@
 // The agent's one UDP socket: IPv4 and IPv6 on one port, batched with recvmmsg/sendmmsg.
 // Batches own every buffer and header array, so a receive or send allocates nothing.
-// Room left for later: UDP GRO (a received buffer holding several segments) and
-// UDP GSO (UDP_SEGMENT on send); neither is enabled yet.
+// Two offloads, each switched on where the kernel has it (enable_gso/enable_gro):
+//   UDP GSO: consecutive batch entries to one endpoint, all of one size but the last which may
+//            be shorter, leave as one message with UDP_SEGMENT; the kernel cuts it up.
+//   UDP GRO: the kernel hands over a train of same-size datagrams from one sender in one
+//            buffer; segment_size(i) says where to cut it.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +40,10 @@ class RecvBatch {
   }
   // The datagram was larger than buffer_size(); data(i) holds only its first bytes.
   bool truncated(size_t i) const { return truncated_[i] != 0; }
+  // With GRO, entry i may hold several datagrams back to back: each segment_size(i) bytes long
+  // but the last, which may be shorter. Without it (or for a lone datagram) it is
+  // data(i).size(). Never 0 for an entry with data.
+  size_t segment_size(size_t i) const { return segment_sizes_[i]; }
   // The sender; v4-mapped IPv6 addresses come back as IPv4.
   Endpoint from(size_t i) const;
 
@@ -49,6 +56,7 @@ class RecvBatch {
   std::vector<uint8_t> buffers_;
   std::vector<size_t> lens_;
   std::vector<uint8_t> truncated_;
+  std::vector<size_t> segment_sizes_;
   std::unique_ptr<Headers> headers_;
 };
 
@@ -117,8 +125,17 @@ class UdpSocket {
   // each was either sent or dropped with its errno in batch.error(i) (and counted in
   // send_errors()). Fewer than size() - start means the socket buffer is full (EAGAIN): wait
   // for writability and resume at start + result, or count the rest as dropped. An error
-  // Result only for a broken socket (EBADF, ENOTSOCK, ...).
+  // Result only for a broken socket (EBADF, ENOTSOCK, ...). With GSO, a coalesced message that
+  // fails is sent again datagram by datagram, so error(i) is each datagram's own errno.
   [[nodiscard]] Result<size_t> send(SendBatch& batch, size_t start = 0);
+
+  // Switches UDP GSO on send on; false (and off) where the kernel lacks UDP_SEGMENT. It turns
+  // itself off if a route cannot segment (EIO), and the batch goes out datagram by datagram.
+  [[nodiscard]] bool enable_gso();
+  // Asks the kernel for coalesced receives (UDP_GRO); false where it lacks them.
+  [[nodiscard]] bool enable_gro();
+  bool gso_enabled() const { return gso_; }
+  bool gro_enabled() const { return gro_; }
 
   // Set DF on every datagram and never fragment locally (IP_PMTUDISC_PROBE), as DPLPMTUD
   // probes need; false lets the kernel fragment (IP_PMTUDISC_DONT). Default: the kernel's.
@@ -139,8 +156,13 @@ class UdpSocket {
   UniqueFd fd_;
   bool v6_ = false;
   uint16_t local_port_ = 0;
+  // How many entries from `pos` one message may carry: 1 without GSO.
+  size_t coalescible(const SendBatch& batch, size_t pos, size_t end) const;
+
   SendErrors send_errors_;
   int last_errno_ = 0;
+  bool gso_ = false;
+  bool gro_ = false;
 };
 
 }  // namespace tern::io
