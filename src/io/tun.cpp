@@ -5,6 +5,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,18 +77,35 @@ Result<Tun> Tun::open(const std::string& name) {
   UniqueFd fd(raw);
 
   ifreq ifr{};
-  // IFF_NO_PI: packets start at the IP header. IFF_VNET_HDR (offloads) goes here later.
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  // IFF_NO_PI: packets start at the IP header. IFF_VNET_HDR: a virtio-net header before each,
+  // which offloads need; a kernel that refuses it still gets a plain TUN.
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
   std::memcpy(ifr.ifr_name, name.data(), name.size());
-  if (::ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return fail(create_error(name, errno));
+  bool vnet = true;
+  if (::ioctl(fd.get(), TUNSETIFF, &ifr) != 0) {
+    if (errno != EINVAL) return fail(create_error(name, errno));
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    vnet = false;
+    if (::ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return fail(create_error(name, errno));
+  }
   ifr.ifr_name[IFNAMSIZ - 1] = '\0';
-  return Tun(std::move(fd), std::string(ifr.ifr_name));
+  return Tun(std::move(fd), std::string(ifr.ifr_name), vnet);
 }
 
 Result<size_t> Tun::read(MutableBytes buf) {
+  uint8_t header[kVnetHeaderSize];
+  iovec iov[2] = {{header, sizeof header}, {buf.data(), buf.size()}};
   for (;;) {
-    ssize_t n = ::read(fd_.get(), buf.data(), buf.size());
-    if (n >= 0) return static_cast<size_t>(n);
+    ssize_t n =
+        vnet_header_ ? ::readv(fd_.get(), iov, 2) : ::read(fd_.get(), buf.data(), buf.size());
+    if (n >= 0 && !vnet_header_) return static_cast<size_t>(n);
+    if (n >= 0) {
+      // gso_type (byte 1) is always NONE while offloads are off.
+      if (static_cast<size_t>(n) < kVnetHeaderSize || header[1] != 0) {
+        return fail(fmt::format("TUN interface {} handed over a super-packet to read()", name_));
+      }
+      return static_cast<size_t>(n) - kVnetHeaderSize;
+    }
     int err = errno;
     if (err == EINTR) continue;
     if (err == EAGAIN || err == EWOULDBLOCK) return 0;
@@ -112,6 +130,14 @@ Result<size_t> Tun::read_batch(std::span<MutableBytes> bufs, std::span<size_t> l
 }
 
 Result<size_t> Tun::write(Bytes packet) {
+  if (vnet_header_) {
+    // A zero header: no GSO, checksum complete.
+    static const uint8_t kPlain[kVnetHeaderSize] = {};
+    const Bytes parts[2] = {Bytes(kPlain, sizeof kPlain), packet};
+    auto n = writev_parts(parts, packet.size());
+    if (!n || *n == 0) return n;
+    return *n - kVnetHeaderSize;
+  }
   for (;;) {
     ssize_t n = ::write(fd_.get(), packet.data(), packet.size());
     if (n >= 0) return static_cast<size_t>(n);
