@@ -17,6 +17,7 @@
 #include "io/tun.hpp"
 #include "io/udp_socket.hpp"
 #include "io/unix_socket.hpp"
+#include "wire/tcp_gro.hpp"
 
 namespace tern::agent {
 
@@ -27,8 +28,12 @@ inline constexpr uint64_t kTokenSignal = 3;
 inline constexpr uint64_t kTokenUapiListener = 4;
 inline constexpr uint64_t kTokenConnectionBase = 1000;
 
-// Packets moved per batch in each direction.
+// Datagrams (or, with UDP GRO, trains of datagrams) per UDP receive.
 inline constexpr size_t kBatchSize = 64;
+// Packets encrypted and sent per batch: a TUN frame with TSO carries up to ~45.
+inline constexpr size_t kTunSlots = 128;
+// Packets the TUN GRO coalescer takes before it writes.
+inline constexpr size_t kGroCapacity = 1024;
 
 struct Agent::State {
   State(core::Device&& dev) = delete;
@@ -42,7 +47,8 @@ struct Agent::State {
         signals(std::move(s)),
         mtu(interface_mtu),
         recv(kBatchSize, 65536),
-        send(2 * kBatchSize) {}
+        send(2 * kTunSlots),
+        gro(kGroCapacity) {}
 
   std::string name;
   int ifindex = 0;
@@ -61,9 +67,16 @@ struct Agent::State {
   io::RecvBatch recv;
   io::SendBatch send;
   size_t slot_size = 0;
-  std::vector<uint8_t> tun_slots;   // kBatchSize slots of slot_size bytes
+  std::vector<uint8_t> tun_slots;   // kTunSlots slots of slot_size bytes
+  std::vector<size_t> tun_lens;     // the packet length in each slot
   std::vector<uint8_t> ctrl_slots;  // copies of poll_transmit() output awaiting sendmmsg
   size_t ctrl_used = 0;
+  // TUN offloads (datapath.cpp): whole frames with a virtio-net header are read into
+  // tun_frame and cut into the slots; received TCP packets are coalesced by `gro`.
+  bool tun_frames = false;
+  bool tun_gro = false;
+  std::vector<uint8_t> tun_frame;
+  wire::TcpGro gro;
 };
 
 }  // namespace tern::agent

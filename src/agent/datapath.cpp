@@ -1,27 +1,43 @@
 // Packet flow, per batch:
-//   TUN:  read_batch -> Device::send_packet (route, encrypt in place) -> SendBatch
-//         -> sendmmsg
-//   UDP:  recvmmsg -> Device::receive_datagram (decrypt in place) -> TUN write
+//   TUN:  read a frame -> (TSO: cut into packets, wire/gso_split) -> a slot each
+//         -> Device::send_packet (route, encrypt in place) -> SendBatch -> sendmmsg, where
+//         runs of equal-size datagrams to one peer leave as one UDP GSO message
+//   UDP:  recvmmsg (UDP GRO: trains of datagrams) -> Device::receive_datagram (decrypt in
+//         place) -> TCP packets of one flow coalesced (wire/tcp_gro) -> one TUN write a train
 //   both: Device::poll_transmit (handshakes, keepalives, staged packets) -> SendBatch
+// Without offloads (an old kernel) the same flow runs a packet at a time at either end.
 #include "agent/datapath.hpp"
 
 #include <poll.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "agent/agent_state.hpp"
 #include "base/log.hpp"
+#include "wire/gso_split.hpp"
+#include "wire/virtio_net.hpp"
 
 namespace tern::agent {
 namespace {
 
-// Batches per wakeup, so one direction cannot starve the other.
+// Work per wakeup, so one direction cannot starve the other.
 constexpr int kMaxBatchesPerWakeup = 8;
 // How long a full socket buffer may hold the loop before the rest counts as dropped.
 constexpr int kSendBlockMs = 50;
+// Packets a 64 KiB TSO frame makes at a 1280-byte MTU.
+constexpr size_t kSlotsPerFrame = 54;
 
 MutableBytes tun_slot(Agent::State& s, size_t i) {
   return MutableBytes(s.tun_slots.data() + i * s.slot_size, s.slot_size);
+}
+
+// Where a packet goes in its slot: after the room for the WireGuard header, before the room
+// for padding and tag.
+MutableBytes slot_packet_area(Agent::State& s, size_t i) {
+  return tun_slot(s, i).subspan(core::kSendHeadroom,
+                                s.slot_size - core::kSendHeadroom - core::kSendTailroom);
 }
 
 // Sends the batch; waits (briefly) for the socket when its buffer is full, counts
@@ -55,13 +71,157 @@ void add_to_batch(Agent::State& s, const Endpoint& to, Bytes data) {
   (void)s.send.add(to, data);  // cannot fail: the batch was just emptied if full
 }
 
+// Encrypts the packets in slots [0, used) and sends them with whatever the device queued.
+void send_slots(Agent::State& s, size_t used, Instant now) {
+  for (size_t i = 0; i < used; ++i) {
+    auto r = s.device.send_packet(tun_slot(s, i), s.tun_lens[i], now);
+    if (r.kind == core::SendResult::Kind::kSend) {
+      add_to_batch(s, r.to, Bytes(tun_slot(s, i).data(), r.length));
+    }
+  }
+  // The slots are reused next: send what refers to them first.
+  flush_transmits(s, now);
+}
+
+// Puts one TUN frame (virtio-net header and packet) into the slots from `used` on, sending
+// full batches on the way; returns the slots now used.
+size_t slot_frame(Agent::State& s, Bytes frame, size_t used, Instant now) {
+  auto header = wire::parse_virtio_net_header(frame);
+  if (!header) {
+    s.device.count_drop(DropReason::kMalformed);
+    return used;
+  }
+  const Bytes packet = frame.subspan(wire::kVirtioNetHeaderSize);
+  const size_t room = slot_packet_area(s, 0).size();
+  if (header->gso_type == wire::kVirtioNetGsoNone) {
+    if (packet.size() > room) {
+      s.device.count_drop(DropReason::kMalformed);
+      return used;
+    }
+    if (used == kTunSlots) {
+      send_slots(s, used, now);
+      used = 0;
+    }
+    MutableBytes area = slot_packet_area(s, used);
+    std::memcpy(area.data(), packet.data(), packet.size());
+    MutableBytes copy = area.first(packet.size());
+    if ((header->flags & wire::kVirtioNetNeedsCsum) &&
+        !wire::complete_partial_checksum(copy, *header)) {
+      s.device.count_drop(DropReason::kMalformed);
+      return used;
+    }
+    s.tun_lens[used++] = packet.size();
+    return used;
+  }
+  // TSO/USO: one super-packet stands for a train of packets of at most gso_size payload.
+  auto gso = wire::parse_gso_frame(*header, packet);
+  if (!gso || gso->max_packet_size > room) {
+    s.device.count_drop(DropReason::kMalformed);
+    return used;
+  }
+  for (size_t k = 0; k < gso->segment_count; ++k) {
+    if (used == kTunSlots) {
+      send_slots(s, used, now);
+      used = 0;
+    }
+    s.tun_lens[used] = wire::write_gso_segment(*gso, packet, k, slot_packet_area(s, used));
+    ++used;
+  }
+  return used;
+}
+
+void pump_tun_frames(Agent::State& s, Instant now) {
+  size_t used = 0;
+  for (int batches = 0; batches < kMaxBatchesPerWakeup;) {
+    auto n = s.tun.read_frame(s.tun_frame);
+    if (!n) {
+      log::warn("reading the TUN failed: {}", n.error().message);
+      break;
+    }
+    if (*n == 0) break;
+    used = slot_frame(s, Bytes(s.tun_frame.data(), *n), used, now);
+    // A batch goes out once another 64 KiB frame might not fit; small frames fill it first.
+    if (used + kSlotsPerFrame > kTunSlots) {
+      send_slots(s, used, now);
+      used = 0;
+      ++batches;
+    }
+  }
+  send_slots(s, used, now);
+}
+
+void pump_tun_packets(Agent::State& s, Instant now) {
+  std::array<MutableBytes, kTunSlots> bufs;
+  for (size_t i = 0; i < kTunSlots; ++i)
+    bufs[i] = tun_slot(s, i).subspan(core::kSendHeadroom, s.mtu + 1);
+  for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
+    auto n = s.tun.read_batch(bufs, s.tun_lens);
+    if (!n) {
+      log::warn("reading the TUN failed: {}", n.error().message);
+      return;
+    }
+    send_slots(s, *n, now);
+    if (*n < kTunSlots) return;
+  }
+}
+
+// Writes the coalesced trains (and the packets that stayed alone) to the TUN.
+void write_gro(Agent::State& s) {
+  if (s.gro.empty()) return;
+  s.gro.finish();
+  std::array<uint8_t, wire::kVirtioNetHeaderSize> header;
+  std::array<Bytes, io::Tun::kMaxWriteParts> parts;
+  for (size_t i = 0; i < s.gro.frame_count(); ++i) {
+    const auto frame = s.gro.frame(i);
+    (void)wire::serialize_virtio_net_header(frame.header, header);  // cannot fail: sized
+    parts[0] = header;
+    std::copy(frame.parts.begin(), frame.parts.end(), parts.begin() + 1);
+    auto w = s.tun.write_frame(std::span<const Bytes>(parts.data(), frame.parts.size() + 1));
+    if (!w || *w == 0) {
+      if (!w) log::debug("{}", w.error().message);
+      for (size_t k = 0; k < frame.packets; ++k)
+        s.device.count_drop(DropReason::kTunWriteFailed);
+    }
+  }
+  s.gro.clear();
+}
+
+void deliver(Agent::State& s, MutableBytes datagram, Bytes packet) {
+  if (!s.tun_gro) {
+    auto w = s.tun.write(packet);
+    if (!w || *w == 0) s.device.count_drop(DropReason::kTunWriteFailed);
+    return;
+  }
+  if (s.gro.full()) write_gro(s);
+  // The packet lies inside the datagram, which this agent owns: GRO may rewrite it.
+  const size_t offset = static_cast<size_t>(packet.data() - datagram.data());
+  (void)s.gro.add(datagram.subspan(offset, packet.size()));  // room was just made
+}
+
 }  // namespace
 
 void init_datapath(Agent::State& s) {
   // Room for the WireGuard header before the packet and padding + tag after it.
   s.slot_size = (core::kSendHeadroom + s.mtu + core::kSendTailroom + 63) & ~size_t{63};
-  s.tun_slots.assign(kBatchSize * s.slot_size, 0);
+  s.tun_slots.assign(kTunSlots * s.slot_size, 0);
+  s.tun_lens.assign(kTunSlots, 0);
   s.ctrl_slots.assign(s.send.capacity() * s.slot_size, 0);
+
+  // Offloads where the kernel has them; the data path works the same without.
+  const bool gso = s.udp.enable_gso();
+  const bool gro = s.udp.enable_gro();
+  s.tun_frames = s.tun.vnet_header();
+  if (s.tun_frames) {
+    s.tun_frame.assign(io::Tun::kMaxFrameSize, 0);
+    auto offloads = s.tun.enable_offloads();
+    if (offloads) {
+      s.tun_gro = offloads->tcp;
+    } else {
+      log::info("TUN offloads are off: {}", offloads.error().message);
+    }
+  }
+  log::debug("offloads: UDP GSO {}, UDP GRO {}, TUN TSO/GRO {}", gso ? "on" : "off",
+             gro ? "on" : "off", s.tun_gro ? "on" : "off");
 }
 
 void flush_transmits(Agent::State& s, Instant now) {
@@ -81,26 +241,10 @@ void flush_transmits(Agent::State& s, Instant now) {
 }
 
 void pump_tun(Agent::State& s, Instant now) {
-  MutableBytes bufs[kBatchSize];
-  size_t lens[kBatchSize];
-  for (size_t i = 0; i < kBatchSize; ++i) {
-    bufs[i] = tun_slot(s, i).subspan(core::kSendHeadroom, s.mtu + 1);
-  }
-  for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
-    auto n = s.tun.read_batch(bufs, lens);
-    if (!n) {
-      log::warn("reading the TUN failed: {}", n.error().message);
-      return;
-    }
-    for (size_t i = 0; i < *n; ++i) {
-      auto r = s.device.send_packet(tun_slot(s, i), lens[i], now);
-      if (r.kind == core::SendResult::Kind::kSend) {
-        add_to_batch(s, r.to, Bytes(tun_slot(s, i).data(), r.length));
-      }
-    }
-    // The slots are reused by the next read: send what refers to them first.
-    flush_transmits(s, now);
-    if (*n < kBatchSize) return;
+  if (s.tun_frames) {
+    pump_tun_frames(s, now);
+  } else {
+    pump_tun_packets(s, now);
   }
 }
 
@@ -116,11 +260,21 @@ void pump_udp(Agent::State& s, Instant now) {
         s.device.count_drop(DropReason::kMalformed);
         continue;
       }
-      auto r = s.device.receive_datagram(s.recv.from(i), s.recv.mutable_data(i), now);
-      if (r.kind != core::ReceiveResult::Kind::kDeliver) continue;
-      auto w = s.tun.write(r.packet);
-      if (!w || *w == 0) s.device.count_drop(DropReason::kTunWriteFailed);
+      // With UDP GRO one entry holds a train of datagrams from one sender. An empty
+      // datagram is one too, and counted as malformed by the device.
+      const Endpoint from = s.recv.from(i);
+      MutableBytes all = s.recv.mutable_data(i);
+      const size_t segment = s.recv.segment_size(i);
+      size_t off = 0;
+      do {
+        MutableBytes datagram = all.subspan(off, std::min(segment, all.size() - off));
+        auto r = s.device.receive_datagram(from, datagram, now);
+        if (r.kind == core::ReceiveResult::Kind::kDeliver) deliver(s, datagram, r.packet);
+        off += segment;
+      } while (off < all.size());
     }
+    // The next receive reuses the buffers the coalesced packets point into.
+    write_gro(s);
     flush_transmits(s, now);
     if (*n < s.recv.capacity()) return;
   }
