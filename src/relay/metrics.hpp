@@ -24,7 +24,7 @@ enum class RelayDrop : uint8_t {
   kWrongCredentials,    // a request on an allocation made by another user (441)
   kAllocationMismatch,  // Allocate on a 5-tuple that already has an allocation (437)
   kNoAllocation,        // a request or data on a 5-tuple or relay address without one (437)
-  kUnsupported,         // transport or address family the relay does not offer (440, 442)
+  kUnsupported,         // transport, address family or port reservation not offered (442, 440, 508)
   kPeerFamilyMismatch,  // peer address of the other family than the relayed one (443)
   kQuota,               // allocation quota per user or in total reached (486)
   kCapacity,            // no relay port, or the permission/channel table full (508)

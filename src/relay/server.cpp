@@ -103,17 +103,7 @@ std::optional<Transmit> RelayServer::handle_request(const FiveTuple& t, const wi
   counters_.request(*method);
 
   std::array<uint16_t, kMaxUnknown> unknown{};
-  size_t n = std::min(m.unknown_comprehension_required(unknown), unknown.size());
-  // Known to the codec, not done here: RESPONSE-PORT (RFC 5780) on Binding;
-  // EVEN-PORT and RESERVATION-TOKEN (RFC 8656 §7.2) on Allocate.
-  const auto also = [&](wire::StunAttr a) {
-    if (n < unknown.size() && m.find(a)) unknown[n++] = wire::to_u16(a);
-  };
-  if (*method == RelayMethod::kBinding) also(wire::StunAttr::kResponsePort);
-  if (*method == RelayMethod::kAllocate) {
-    also(wire::StunAttr::kEvenPort);
-    also(wire::StunAttr::kReservationToken);
-  }
+  const size_t n = std::min(m.unknown_comprehension_required(unknown), unknown.size());
   if (n > 0) return unknown_attributes(t, m, std::span<const uint16_t>(unknown.data(), n));
 
   if (*method == RelayMethod::kBinding) return binding(t, m);
@@ -156,6 +146,23 @@ std::optional<Transmit> RelayServer::binding(const FiveTuple& t, const wire::Stu
                    local.port == d->primary.port ? d->alternate.port : d->primary.port};
     }
   }
+  // RFC 5780 §7.5: RESPONSE-PORT sends the answer to another port of the
+  // client's IP (the 2-byte port, then 2 bytes of padding).
+  Endpoint to = t.client;
+  if (const auto attr = m.find(wire::StunAttr::kResponsePort)) {
+    const auto value = wire::decode_u32(attr->value);
+    const auto port = static_cast<uint16_t>(value.value_or(0) >> 16);
+    if (port == 0) {
+      return error(t, m, wire::stun_error::kBadRequest, "Malformed RESPONSE-PORT",
+                   RelayDrop::kMalformed);
+    }
+    // Over a stream the answer can only go back on the connection.
+    if (t.transport != Transport::kUdp) {
+      const uint16_t type = wire::to_u16(wire::StunAttr::kResponsePort);
+      return unknown_attributes(t, m, std::span<const uint16_t>(&type, 1));
+    }
+    to.port = port;
+  }
   Endpoint from = local;
   if (change.change_ip || change.change_port) {
     // Without a second address, or over a stream (a TCP answer cannot come from
@@ -173,7 +180,7 @@ std::optional<Transmit> RelayServer::binding(const FiveTuple& t, const wire::Stu
     b.add_address(wire::StunAttr::kOtherAddress, *other);
     b.add_address(wire::StunAttr::kResponseOrigin, from);
   }
-  return finish_reply(b, t, m, {}, from);
+  return finish_reply(b, t, m, {}, from, to);
 }
 
 std::optional<Transmit> RelayServer::turn_request(const FiveTuple& t, const wire::StunMessage& m,

@@ -7,7 +7,8 @@
 //
 // Client side (a UDP datagram, or one frame of a TCP/TLS stream):
 //   handle_client(5-tuple, bytes, now)
-//     STUN request -> 420 for attributes it does not do -> Binding: answer
+//     STUN request -> 420 for attributes it does not know -> Binding: answer
+//       (RFC 5780: CHANGE-REQUEST from the other address, RESPONSE-PORT to another port)
 //       | TURN method -> authenticate (401 challenge, 438 stale nonce) -> Allocate,
 //         Refresh, CreatePermission or ChannelBind -> the response to send back
 //     Send indication / ChannelData -> allocation, permission, rate limit
@@ -67,6 +68,7 @@ struct RelaySocketRequest {
   AllocationId id = 0;
   IpAddress::Family family = IpAddress::Family::kV4;
   bool dont_fragment = false;  // the client sent DONT-FRAGMENT: set DF on the socket
+  bool even_port = false;      // the client sent EVEN-PORT: the port must be even
   FiveTuple client;
   std::string_view username;  // valid during the call only
 };
@@ -77,7 +79,8 @@ class RelayPortAllocator {
   virtual ~RelayPortAllocator() = default;
   // Opens a UDP socket for a new allocation; returns the address the server
   // announces for it (XOR-RELAYED-ADDRESS) and later names it by in
-  // handle_peer(), or nullopt when none is free (the client gets 508).
+  // handle_peer(), or nullopt when none is free (the client gets 508). An odd
+  // port for an even_port request is closed again and refused the same way.
   virtual std::optional<Endpoint> open(const RelaySocketRequest& request) = 0;
   // The allocation ended: close its socket.
   virtual void close(AllocationId id, const Endpoint& relayed) = 0;
@@ -186,7 +189,8 @@ class RelayServer {
   wire::StunBuilder start_reply(const wire::StunMessage& request, wire::StunClass cls);
   std::optional<Transmit> finish_reply(wire::StunBuilder& b, const FiveTuple& t,
                                        const wire::StunMessage& request, Signing s,
-                                       std::optional<Endpoint> from = std::nullopt);
+                                       std::optional<Endpoint> from = std::nullopt,
+                                       std::optional<Endpoint> to = std::nullopt);
   std::optional<Transmit> success(const FiveTuple& t, const wire::StunMessage& request, Signing s);
   // Counts `why` and answers with the error.
   std::optional<Transmit> error(const FiveTuple& t, const wire::StunMessage& request, uint16_t code,

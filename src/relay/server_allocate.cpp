@@ -86,6 +86,32 @@ std::optional<Transmit> RelayServer::allocate(const FiveTuple& t, const wire::St
                  "Unsupported Transport Protocol: only UDP is relayed", RelayDrop::kUnsupported, s);
   }
 
+  // EVEN-PORT (RFC 8656 §14.6) asks for an even port and, with the R bit, for
+  // the next one to be held for a later Allocate naming its RESERVATION-TOKEN.
+  // tern holds no reservations (docs/relay.md): both get 508, §7.2's answer to
+  // a request the server cannot satisfy.
+  const auto even_attr = m.find(wire::StunAttr::kEvenPort);
+  const bool token = m.find(wire::StunAttr::kReservationToken).has_value();
+  if (even_attr && token) {
+    return error(t, m, wire::stun_error::kBadRequest, "EVEN-PORT with RESERVATION-TOKEN",
+                 RelayDrop::kMalformed, s);
+  }
+  if (even_attr && even_attr->value.empty()) {
+    return error(t, m, wire::stun_error::kBadRequest, "Malformed EVEN-PORT", RelayDrop::kMalformed,
+                 s);
+  }
+  if (even_attr && (even_attr->value[0] & 0x80) != 0) {
+    return error(t, m, wire::stun_error::kInsufficientCapacity,
+                 "Insufficient Capacity: no port reservations (EVEN-PORT R bit)",
+                 RelayDrop::kUnsupported, s);
+  }
+  if (token) {
+    return error(t, m, wire::stun_error::kInsufficientCapacity,
+                 "Insufficient Capacity: no port reserved for this RESERVATION-TOKEN",
+                 RelayDrop::kUnsupported, s);
+  }
+  const bool even_port = even_attr.has_value();
+
   IpAddress::Family family = IpAddress::Family::kV4;
   if (const auto attr = m.find(wire::StunAttr::kRequestedAddressFamily)) {
     if (attr->value.size() != 4) {
@@ -130,8 +156,9 @@ std::optional<Transmit> RelayServer::allocate(const FiveTuple& t, const wire::St
 
   const AllocationId id = next_id_++;
   const bool dont_fragment = m.find(wire::StunAttr::kDontFragment).has_value();
-  const auto relayed = ports_.open({id, family, dont_fragment, t, auth.username});
-  if (!relayed || relayed->address.family() != family || by_relay_.contains(*relayed)) {
+  const auto relayed = ports_.open({id, family, dont_fragment, even_port, t, auth.username});
+  if (!relayed || relayed->address.family() != family || by_relay_.contains(*relayed) ||
+      (even_port && relayed->port % 2 != 0)) {
     // A wrong answer from the I/O layer is closed again rather than trusted.
     if (relayed) ports_.close(id, *relayed);
     return error(t, m, wire::stun_error::kInsufficientCapacity,

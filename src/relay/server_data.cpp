@@ -44,7 +44,7 @@ std::optional<Transmit> RelayServer::send_indication(const FiveTuple& t, const w
 }
 
 std::optional<Transmit> RelayServer::channel_data(const FiveTuple& t, Bytes message, Instant now) {
-  const auto view = wire::parse_channel_data(message);
+  const auto view = wire::parse_channel_data(message, wire::ChannelRange::kRfc5766);
   if (!view) return drop(RelayDrop::kMalformed);
   Allocation* a = live_allocation(t, now);
   if (!a) return drop(RelayDrop::kNoAllocation);

@@ -74,9 +74,9 @@ std::optional<Transmit> RelayServer::channel_bind(const FiveTuple& t, const wire
   const auto number = number_attr ? wire::decode_channel_number(number_attr->value) : std::nullopt;
   const auto peer =
       peer_attr ? wire::decode_xor_address(peer_attr->value, m.transaction_id()) : std::nullopt;
-  if (!number || !peer || !wire::is_valid_channel(*number)) {
+  if (!number || !peer || !wire::is_valid_channel(*number, wire::ChannelRange::kRfc5766)) {
     return error(t, m, wire::stun_error::kBadRequest,
-                 "ChannelBind needs CHANNEL-NUMBER 0x4000-0x4FFF and XOR-PEER-ADDRESS",
+                 "ChannelBind needs CHANNEL-NUMBER 0x4000-0x7FFF and XOR-PEER-ADDRESS",
                  RelayDrop::kMalformed, s);
   }
   if (auto refused = refuse_peer(t, m, *a, peer->address, s)) return refused;

@@ -14,7 +14,8 @@ wire::StunBuilder RelayServer::start_reply(const wire::StunMessage& request, wir
 
 std::optional<Transmit> RelayServer::finish_reply(wire::StunBuilder& b, const FiveTuple& t,
                                                   const wire::StunMessage& request, Signing s,
-                                                  std::optional<Endpoint> from) {
+                                                  std::optional<Endpoint> from,
+                                                  std::optional<Endpoint> to) {
   if (!config_.software.empty()) b.add_text(wire::StunAttr::kSoftware, config_.software);
   if (s.key) {
     if (s.sha256) {
@@ -27,8 +28,8 @@ std::optional<Transmit> RelayServer::finish_reply(wire::StunBuilder& b, const Fi
   const auto bytes = b.finish();
   // Cannot happen with the sizes configuration allows; counted rather than asserted.
   if (!bytes) return drop(RelayDrop::kTooLarge);
-  return Transmit{Transmit::Source::kListener, t.transport, from.value_or(t.server), t.client,
-                  *bytes};
+  return Transmit{Transmit::Source::kListener, t.transport, from.value_or(t.server),
+                  to.value_or(t.client), *bytes};
 }
 
 std::optional<Transmit> RelayServer::success(const FiveTuple& t, const wire::StunMessage& request,

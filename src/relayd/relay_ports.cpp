@@ -14,7 +14,7 @@ UdpPortAllocator::UdpPortAllocator(std::vector<IpAddress> addresses, uint16_t po
       poller_(poller),
       token_base_(token_base) {}
 
-std::optional<io::UdpSocket> UdpPortAllocator::bind_free_port(const IpAddress& address,
+std::optional<io::UdpSocket> UdpPortAllocator::bind_free_port(const IpAddress& address, bool even,
                                                               uint16_t& port) {
   const uint32_t range = uint32_t{port_max_} - port_min_ + 1;
   // Ports are handed out in turn from a random start, so a port that was just
@@ -22,6 +22,7 @@ std::optional<io::UdpSocket> UdpPortAllocator::bind_free_port(const IpAddress& a
   for (uint32_t tries = 0; tries < range; ++tries) {
     port = static_cast<uint16_t>(port_min_ + next_port_offset_);
     next_port_offset_ = (next_port_offset_ + 1) % range;
+    if (even && port % 2 != 0) continue;  // EVEN-PORT (RFC 8656 §14.6)
     const Endpoint ep{address, port};
     if (by_endpoint_.contains(ep)) continue;
     auto s = io::UdpSocket::bind(ep);
@@ -43,10 +44,11 @@ std::optional<Endpoint> UdpPortAllocator::open(const relay::RelaySocketRequest& 
   }
   if (!address) return std::nullopt;
   uint16_t port = 0;
-  auto sock = bind_free_port(*address, port);
+  auto sock = bind_free_port(*address, request.even_port, port);
   if (!sock) {
-    log::warn("no free relay port on {} in {}-{}: allocation for {} refused (508)",
-              address->to_string(), port_min_, port_max_, request.client.to_string());
+    log::warn("no free {}relay port on {} in {}-{}: allocation for {} refused (508)",
+              request.even_port ? "even " : "", address->to_string(), port_min_, port_max_,
+              request.client.to_string());
     return std::nullopt;
   }
   if (request.dont_fragment) {

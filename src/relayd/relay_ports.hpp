@@ -1,9 +1,10 @@
 // Relayed transport addresses for `tern relay`: one UDP socket per allocation,
 // bound to the relay address of the allocation's family on a free port of the
-// configured range, registered with the event loop's poller and closed when the
-// core ends the allocation. Sockets are named by a slot index and generation, so
-// a stale reference (a socket closed while its datagrams waited to be sent)
-// resolves to nothing instead of to the next allocation's socket.
+// configured range (an even one when the client sent EVEN-PORT), registered with
+// the event loop's poller and closed when the core ends the allocation. Sockets
+// are named by a slot index and generation, so a stale reference (a socket closed
+// while its datagrams waited to be sent) resolves to nothing instead of to the
+// next allocation's socket.
 #pragma once
 
 #include <cstdint>
@@ -47,7 +48,7 @@ class UdpPortAllocator final : public relay::RelayPortAllocator {
     Endpoint relayed;
     uint32_t generation = 0;
   };
-  std::optional<io::UdpSocket> bind_free_port(const IpAddress& address, uint16_t& port);
+  std::optional<io::UdpSocket> bind_free_port(const IpAddress& address, bool even, uint16_t& port);
 
   std::vector<IpAddress> addresses_;
   uint16_t port_min_;

@@ -18,12 +18,12 @@ std::string_view channel_data_error_name(ChannelDataError e) {
   return "unknown";
 }
 
-tl::expected<ChannelDataView, ChannelDataError> parse_channel_data(Bytes d) {
+tl::expected<ChannelDataView, ChannelDataError> parse_channel_data(Bytes d, ChannelRange range) {
   if (d.size() < kChannelDataHeaderSize) return tl::unexpected(ChannelDataError::kTooShort);
   if ((d[0] & 0xC0) != 0x40) return tl::unexpected(ChannelDataError::kNotChannelData);
   const auto channel = static_cast<uint16_t>((d[0] << 8) | d[1]);
+  if (!is_valid_channel(channel, range)) return tl::unexpected(ChannelDataError::kReservedChannel);
   const size_t length = static_cast<size_t>((d[2] << 8) | d[3]);
-  if (!is_valid_channel(channel)) return tl::unexpected(ChannelDataError::kReservedChannel);
   if (length > d.size() - kChannelDataHeaderSize) {
     return tl::unexpected(ChannelDataError::kBadLength);
   }
@@ -31,7 +31,8 @@ tl::expected<ChannelDataView, ChannelDataError> parse_channel_data(Bytes d) {
 }
 
 size_t write_channel_data_header(uint16_t channel, size_t data_size, MutableBytes out) {
-  if (!is_valid_channel(channel) || data_size > 0xFFFF || out.size() < kChannelDataHeaderSize) {
+  if (!is_valid_channel(channel, ChannelRange::kRfc5766) || data_size > 0xFFFF ||
+      out.size() < kChannelDataHeaderSize) {
     return 0;
   }
   out[0] = static_cast<uint8_t>(channel >> 8);

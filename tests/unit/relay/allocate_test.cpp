@@ -124,25 +124,87 @@ TEST(Allocate, DontFragmentReachesTheIoLayer) {
   EXPECT_EQ(f.ports.requests[0].client, c.tuple());
 }
 
-TEST(Allocate, EvenPortAndReservationTokenAre420) {
+std::optional<Sent> allocate_with(TestClient& c, const AddAttributes& extra, Instant now) {
+  return c.request(
+      StunMethod::kAllocate,
+      [&](StunBuilder& b) {
+        b.add_requested_transport();
+        extra(b);
+      },
+      now);
+}
+
+TEST(Allocate, EvenPortGetsAnEvenPort) {
+  Fixture f;
+  f.ports.next_port = 50001;
+  auto c = f.client();
+  const uint8_t even[1] = {0x00};
+  auto out = allocate_with(
+      c, [&](StunBuilder& b) { b.add(StunAttr::kEvenPort, even); }, at(0));
+  ASSERT_TRUE(out && out->is_success()) << out->reason();
+  ASSERT_EQ(f.ports.requests.size(), 1u);
+  EXPECT_TRUE(f.ports.requests[0].even_port);
+  EXPECT_EQ(out->xor_address(StunAttr::kXorRelayedAddress)->port, 50002);
+  EXPECT_FALSE(out->msg().find(StunAttr::kReservationToken));
+  // Without EVEN-PORT any port will do, and the I/O layer is not asked for an even one.
+  auto d = f.client("203.0.113.10:40001");
+  EXPECT_EQ(d.allocate(at(0)).port, 50003);
+  EXPECT_FALSE(f.ports.requests[1].even_port);
+}
+
+TEST(Allocate, OddPortForEvenPortIsClosedAgainAnd508) {
+  Fixture f;
+  f.ports.next_port = 50001;
+  f.ports.odd_for_even = true;
+  auto c = f.client();
+  const uint8_t even[1] = {0x00};
+  auto out = allocate_with(
+      c, [&](StunBuilder& b) { b.add(StunAttr::kEvenPort, even); }, at(0));
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->code(), 508);
+  EXPECT_TRUE(f.ports.open_ports.empty());
+  EXPECT_EQ(f.server->allocation_count(), 0u);
+}
+
+TEST(Allocate, ReservationsAreNotOffered) {
   Fixture f;
   auto c = f.client();
-  auto out = c.request(
-      StunMethod::kAllocate,
-      [](StunBuilder& b) {
-        b.add_requested_transport();
-        const uint8_t even[1] = {0x80};
+  // The R bit asks to hold the next port: 508, and nothing is opened.
+  const uint8_t reserve[1] = {0x80};
+  auto out = allocate_with(
+      c, [&](StunBuilder& b) { b.add(StunAttr::kEvenPort, reserve); }, at(0));
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->code(), 508);
+  EXPECT_NE(out->reason().find("reservation"), std::string::npos) << out->reason();
+  EXPECT_EQ(c.check(*out), wire::StunCheck::kValid);
+  // A RESERVATION-TOKEN names nothing tern holds: 508.
+  const uint8_t token[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  out = allocate_with(
+      c, [&](StunBuilder& b) { b.add(StunAttr::kReservationToken, token); }, at(0));
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->code(), 508);
+  // Both together are a malformed request (RFC 8656 §7.2): 400.
+  const uint8_t even[1] = {0x00};
+  out = allocate_with(
+      c,
+      [&](StunBuilder& b) {
         b.add(StunAttr::kEvenPort, even);
+        b.add(StunAttr::kReservationToken, token);
       },
       at(0));
   ASSERT_TRUE(out);
-  EXPECT_EQ(out->code(), 420);
-  auto unknown = out->msg().find(StunAttr::kUnknownAttributes);
-  ASSERT_TRUE(unknown);
-  auto list = wire::decode_unknown_attributes(unknown->value);
-  ASSERT_TRUE(list && list->size() == 1);
-  EXPECT_EQ((*list)[0], wire::to_u16(StunAttr::kEvenPort));
+  EXPECT_EQ(out->code(), 400);
+  // An empty EVEN-PORT is malformed: 400.
+  out = allocate_with(
+      c, [&](StunBuilder& b) { b.add(StunAttr::kEvenPort, Bytes{}); }, at(0));
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->code(), 400);
+  EXPECT_TRUE(f.ports.requests.empty());
   EXPECT_EQ(f.server->allocation_count(), 0u);
+  EXPECT_EQ(f.drops(RelayDrop::kUnsupported), 2u);
+  // The client can still allocate without them.
+  c.allocate(at(1));
+  EXPECT_EQ(f.server->allocation_count(), 1u);
 }
 
 TEST(Allocate, UnknownComprehensionRequiredAttributeIs420) {

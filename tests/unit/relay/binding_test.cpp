@@ -1,7 +1,7 @@
 // The STUN Binding responder: XOR-MAPPED-ADDRESS for anyone, without
 // credentials; RFC 5780 OTHER-ADDRESS, RESPONSE-ORIGIN and CHANGE-REQUEST with a
-// second address configured (and 420 without one); and what it does with
-// messages that are not requests.
+// second address configured (and 420 without one), RESPONSE-PORT; and what it
+// does with messages that are not requests.
 #include "relay_test_util.hpp"
 
 namespace tern::relay::test {
@@ -123,14 +123,37 @@ TEST(Binding, ChangeRequestIsAnsweredFromTheOtherIpAndPort) {
   EXPECT_EQ(ask(f, elsewhere, binding_request(wire::ChangeRequest{false, true}))->code(), 420);
 }
 
-TEST(Binding, ResponsePortIsNotDone) {
-  Fixture f(discovery_config());
+std::vector<uint8_t> response_port_request(uint32_t value) {
   std::vector<uint8_t> buf(256);
   wire::TransactionId id{};
+  crypto::random_bytes(id);
   StunBuilder b(buf, StunMethod::kBinding, StunClass::kRequest, id);
-  b.add_u32(StunAttr::kResponsePort, 0x13880000);
+  b.add_u32(StunAttr::kResponsePort, value);
   buf.resize(b.size());
-  EXPECT_EQ(ask(f, f.tuple("203.0.113.50:1"), buf)->code(), 420);
+  return buf;
+}
+
+TEST(Binding, ResponsePortSendsTheAnswerToThatPort) {
+  // RFC 5780 §7.5: to the client's IP at the port named, from where it was asked.
+  Fixture f(discovery_config());
+  const auto t = f.tuple("203.0.113.50:40000");
+  auto out = ask(f, t, response_port_request(0x13880000));  // port 5000, then padding
+  ASSERT_TRUE(out && out->is_success()) << out->reason();
+  EXPECT_EQ(out->to, ep("203.0.113.50:5000"));
+  EXPECT_EQ(out->from, t.server);
+  EXPECT_EQ(out->xor_address(StunAttr::kXorMappedAddress), t.client);
+  // Also without a second address: it needs nothing but the listener.
+  Fixture plain;
+  out = ask(plain, t, response_port_request(0x13890000));
+  ASSERT_TRUE(out && out->is_success());
+  EXPECT_EQ(out->to, ep("203.0.113.50:5001"));
+  // Port 0 is no port: 400.
+  EXPECT_EQ(ask(f, t, response_port_request(0))->code(), 400);
+  // Over TCP the answer can only go back on the connection: 420.
+  const FiveTuple tcp{ep("203.0.113.50:40000"), kA1P1, Transport::kTcp};
+  out = ask(f, tcp, response_port_request(0x13880000));
+  EXPECT_EQ(out->code(), 420);
+  EXPECT_EQ(out->to, tcp.client);
 }
 
 TEST(Binding, WhatIsNotARequest) {

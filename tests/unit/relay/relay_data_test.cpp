@@ -156,17 +156,39 @@ TEST(RelayData, ChannelDataBothWays) {
   ASSERT_TRUE(back && back->is_stun());
   EXPECT_EQ(data_indication(*back).first, kPeerOtherPort);
 
-  // Unbound channels and reserved channel numbers are dropped.
+  // Unbound channels (in either RFC's range) and malformed ChannelData are dropped.
   EXPECT_FALSE(f.c.channel_data(0x4001, payload, at(4)));
   EXPECT_EQ(f.drops(RelayDrop::kNoChannel), 1u);
-  std::vector<uint8_t> reserved = {0x50, 0x00, 0x00, 0x00};
-  EXPECT_FALSE(f.c.send(reserved, at(4)));
+  EXPECT_FALSE(f.c.channel_data(0x7FFF, payload, at(4)));
+  EXPECT_EQ(f.drops(RelayDrop::kNoChannel), 2u);
+  std::vector<uint8_t> too_long = {0x40, 0x00, 0x00, 0x05, 0x01};
+  EXPECT_FALSE(f.c.send(too_long, at(4)));
   EXPECT_EQ(f.drops(RelayDrop::kMalformed), 1u);
 
   // ChannelData from a 5-tuple without an allocation.
   auto stranger = f.client("203.0.113.99:1");
   EXPECT_FALSE(stranger.channel_data(0x4000, payload, at(5)));
   EXPECT_EQ(f.drops(RelayDrop::kNoAllocation), 1u);
+}
+
+TEST(RelayData, Rfc5766ChannelNumbersWorkBothWays) {
+  // RFC 8656 reserves 0x5000-0x7FFF; RFC 5766 clients such as coturn's uclient bind them.
+  Allocated f;
+  for (const uint16_t number : {uint16_t{0x5000}, uint16_t{0x7FFF}}) {
+    const Endpoint peer{kPeer.address, static_cast<uint16_t>(number - 0x4000)};
+    auto out = f.c.channel_bind(number, peer, at(1));
+    ASSERT_TRUE(out && out->is_success()) << out->reason();
+    auto sent = f.c.channel_data(number, bytes_of("to peer"), at(2));
+    ASSERT_TRUE(sent);
+    EXPECT_EQ(sent->to, peer);
+    EXPECT_EQ(sent->data, bytes_of("to peer"));
+    auto back = from_peer(*f.server, f.relayed, peer, bytes_of("to client"), at(3));
+    ASSERT_TRUE(back);
+    auto view = wire::parse_channel_data(back->data, wire::ChannelRange::kRfc5766);
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->channel, number);
+    EXPECT_EQ(std::vector<uint8_t>(view->data.begin(), view->data.end()), bytes_of("to client"));
+  }
 }
 
 TEST(RelayData, ChannelDataOverTcpIsPadded) {
@@ -225,7 +247,8 @@ TEST(RelayData, ChannelRebindingRules) {
   EXPECT_EQ(f.drops(RelayDrop::kChannelConflict), 2u);
   // Out of range numbers: 400.
   EXPECT_EQ(f.c.channel_bind(0x3FFF, kPeer2, at(30))->code(), 400);
-  EXPECT_EQ(f.c.channel_bind(0x5000, kPeer2, at(30))->code(), 400);
+  EXPECT_EQ(f.c.channel_bind(0x8000, kPeer2, at(30))->code(), 400);
+  EXPECT_EQ(f.c.channel_bind(0xFFFF, kPeer2, at(30))->code(), 400);
   // The binding expires at 620 s; its number and peer stay reserved for 5 more minutes.
   EXPECT_EQ(f.c.channel_bind(0x4000, kPeer2, at(700))->code(), 400);
   EXPECT_EQ(f.c.channel_bind(0x4001, kPeer, at(919))->code(), 400);

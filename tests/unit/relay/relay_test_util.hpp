@@ -54,8 +54,8 @@ inline IpAddress ip(std::string_view text) {
 
 inline const Endpoint kListener = ep("192.0.2.1:3478");
 
-// Hands out 198.51.100.1:50000, :50001, ... (and [2001:db8::1]:... for IPv6)
-// until `capacity` sockets are open.
+// Hands out 198.51.100.1:50000, :50001, ... (and [2001:db8::1]:... for IPv6),
+// skipping an odd port for an even_port request, until `capacity` sockets are open.
 class FakePorts : public RelayPortAllocator {
  public:
   std::optional<Endpoint> open(const RelaySocketRequest& r) override {
@@ -63,6 +63,7 @@ class FakePorts : public RelayPortAllocator {
     usernames.emplace_back(r.username);  // the view lasts only for the call
     requests.back().username = {};
     if (open_ports.size() >= capacity) return std::nullopt;
+    if (r.even_port && next_port % 2 != 0 && !odd_for_even) ++next_port;
     const uint16_t port = next_port++;
     const Endpoint e{r.family == IpAddress::Family::kV4 ? ip("198.51.100.1") : ip("2001:db8::1"),
                      port};
@@ -79,6 +80,7 @@ class FakePorts : public RelayPortAllocator {
   }
 
   size_t capacity = 1000;
+  bool odd_for_even = false;  // a broken I/O layer: ignores even_port
   uint16_t next_port = 50000;
   std::map<AllocationId, Endpoint> open_ports;
   std::vector<Endpoint> closed;

@@ -1,5 +1,5 @@
-// TURN ChannelData: parse and write, padding rules, the reserved range, and the
-// shared-socket classifier.
+// TURN ChannelData: parse and write, padding rules, the two channel ranges
+// (RFC 8656's and RFC 5766's wider one), and the shared-socket classifier.
 #include "wire/channel_data.hpp"
 
 #include <gtest/gtest.h>
@@ -57,6 +57,7 @@ TEST(ChannelData, Malformed) {
                 .error(),
             ChannelDataError::kBadLength);
   EXPECT_EQ(channel_data_error_name(ChannelDataError::kReservedChannel), "reserved_channel");
+  EXPECT_EQ(channel_data_error_name(ChannelDataError::kBadLength), "bad_length");
 }
 
 TEST(ChannelData, WriteWithAndWithoutPadding) {
@@ -77,7 +78,8 @@ TEST(ChannelData, WriteRefusals) {
   std::array<uint8_t, 16> out{};
   const auto data = unhex("616263");
   EXPECT_EQ(write_channel_data(0x3fff, data, false, out), 0u);
-  EXPECT_EQ(write_channel_data(0x5000, data, false, out), 0u);
+  EXPECT_EQ(write_channel_data(0x8000, data, false, out), 0u);
+  EXPECT_EQ(write_channel_data(0xffff, data, false, out), 0u);
   EXPECT_EQ(write_channel_data(0x4000, data, true, MutableBytes(out).first(7)), 0u);
   EXPECT_EQ(write_channel_data_header(0x4000, 0x10000, out), 0u);
   EXPECT_EQ(write_channel_data_header(0x4000, 0xFFFF, out), 4u);
@@ -94,12 +96,41 @@ TEST(ChannelData, HeaderInPlaceBeforeThePayload) {
   EXPECT_EQ(v->data.size(), 5u);
 }
 
+TEST(ChannelData, Rfc5766RangeWhenAsked) {
+  // RFC 8656 reserves 0x5000-0x7FFF; RFC 5766 clients (coturn's uclient) use them,
+  // so the relay accepts them.
+  for (const char* m : {"50000001ab", "5fff0001ab", "7fff0001ab"}) {
+    const auto bytes = unhex(m);
+    EXPECT_EQ(parse_channel_data(bytes).error(), ChannelDataError::kReservedChannel) << m;
+    auto v = parse_channel_data(bytes, ChannelRange::kRfc5766);
+    ASSERT_TRUE(v) << m;
+    EXPECT_EQ(hex(v->data), "ab");
+  }
+  const auto last = unhex("7fff0001ab");
+  EXPECT_EQ(parse_channel_data(last, ChannelRange::kRfc5766)->channel, 0x7FFF);
+  for (const auto range : {ChannelRange::kRfc8656, ChannelRange::kRfc5766}) {
+    EXPECT_FALSE(is_valid_channel(0x3FFF, range));
+    EXPECT_TRUE(is_valid_channel(0x4000, range));
+    EXPECT_TRUE(is_valid_channel(0x4FFF, range));
+    EXPECT_EQ(is_valid_channel(0x5000, range), range == ChannelRange::kRfc5766);
+    EXPECT_EQ(is_valid_channel(0x7FFF, range), range == ChannelRange::kRfc5766);
+    EXPECT_FALSE(is_valid_channel(0x8000, range));
+  }
+  // The default is RFC 8656's, what tern's own client binds.
+  EXPECT_FALSE(is_valid_channel(0x5000));
+  // Anything bound may be written: a relay answers on the client's channel.
+  std::array<uint8_t, 8> out{};
+  ASSERT_EQ(write_channel_data(0x7FFF, Bytes(last).subspan(4), false, out), 5u);
+  EXPECT_EQ(hex(Bytes(out).first(5)), "7fff0001ab");
+}
+
 TEST(ChannelData, RoundTripEveryValidChannel) {
   std::array<uint8_t, 8> out{};
   const std::array<uint8_t, 1> one = {0x5A};
-  for (uint32_t c = kChannelMin; c <= kChannelMax; ++c) {
+  for (uint32_t c = kChannelMin; c <= kChannelMaxRfc5766; ++c) {
     ASSERT_EQ(write_channel_data(static_cast<uint16_t>(c), one, true, out), 8u);
-    auto v = parse_channel_data(out);
+    EXPECT_EQ(parse_channel_data(out).has_value(), c <= kChannelMax);
+    auto v = parse_channel_data(out, ChannelRange::kRfc5766);
     ASSERT_TRUE(v);
     ASSERT_EQ(v->channel, c);
     ASSERT_EQ(v->data.size(), 1u);
@@ -110,6 +141,10 @@ TEST(ChannelData, ClassifierIsFirstByte0x40To0x7F) {
   for (int b = 0; b < 256; ++b) {
     std::array<uint8_t, 4> m = {static_cast<uint8_t>(b), 0, 0, 0};
     EXPECT_EQ(is_channel_data(m), b >= 0x40 && b <= 0x7F) << b;
+    // Exactly the messages whose channel the relay accepts.
+    EXPECT_EQ(is_channel_data(m),
+              is_valid_channel(static_cast<uint16_t>(b << 8), ChannelRange::kRfc5766))
+        << b;
     // Disjoint from STUN by the top bits.
     EXPECT_FALSE(is_channel_data(m) && (m[0] & 0xC0) == 0);
   }
