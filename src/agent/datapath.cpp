@@ -28,6 +28,8 @@ constexpr int kMaxBatchesPerWakeup = 8;
 constexpr int kSendBlockMs = 50;
 // Packets a 64 KiB TSO frame makes at a 1280-byte MTU.
 constexpr size_t kSlotsPerFrame = 54;
+// A GRO train is written as its virtio-net header and one part per packet.
+static_assert(wire::TcpGro::kMaxTrain + 1 <= io::Tun::kMaxWriteParts);
 
 MutableBytes tun_slot(Agent::State& s, size_t i) {
   return MutableBytes(s.tun_slots.data() + i * s.slot_size, s.slot_size);
@@ -139,6 +141,10 @@ void pump_tun_frames(Agent::State& s, Instant now) {
       break;
     }
     if (*n == 0) break;
+    if (*n == s.tun_frame.size()) {  // larger than any frame the kernel should make: cut short
+      s.device.count_drop(DropReason::kMalformed);
+      continue;
+    }
     used = slot_frame(s, Bytes(s.tun_frame.data(), *n), used, now);
     // A batch goes out once another 64 KiB frame might not fit; small frames fill it first.
     if (used + kSlotsPerFrame > kTunSlots) {

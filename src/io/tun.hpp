@@ -31,8 +31,9 @@ class Tun {
  public:
   // Size of the virtio-net header in front of each frame when vnet_header() is true.
   static constexpr size_t kVnetHeaderSize = 10;
-  // Largest frame read_frame() can return: a virtio-net header and a 64 KiB super-packet.
-  static constexpr size_t kMaxFrameSize = kVnetHeaderSize + 65535;
+  // Room for any frame read_frame() can return: a virtio-net header and a super-packet of up to
+  // 64 KiB (an IPv6 payload length does not count the 40-byte header).
+  static constexpr size_t kMaxFrameSize = kVnetHeaderSize + 40 + 65535;
 
   // `name` may be empty (the kernel picks tunN) or a template such as "tern%d".
   [[nodiscard]] static Result<Tun> open(const std::string& name);
@@ -59,7 +60,8 @@ class Tun {
   // vnet_header(); an error leaves every offload off and the device as it was.
   [[nodiscard]] Result<TunOffloads> enable_offloads();
   // One frame as the kernel hands it over: the virtio-net header (when vnet_header()) and then
-  // the packet. Size `buf` to kMaxFrameSize once offloads are on. 0 when none is pending.
+  // the packet. Size `buf` to kMaxFrameSize once offloads are on; a frame that fills `buf`
+  // entirely may have been cut short. 0 when none is pending.
   [[nodiscard]] Result<size_t> read_frame(MutableBytes buf);
   // One frame gathered from `parts` (at most kMaxWriteParts): the virtio-net header first when
   // vnet_header(). Returns the bytes written, or 0 if the device queue is full (EAGAIN).
