@@ -17,7 +17,7 @@
 #include "io/tun.hpp"
 #include "io/udp_socket.hpp"
 #include "io/unix_socket.hpp"
-#include "wire/tcp_gro.hpp"
+#include "wire/gro.hpp"
 
 namespace tern::agent {
 
@@ -72,11 +72,11 @@ struct Agent::State {
   std::vector<uint8_t> ctrl_slots;  // copies of poll_transmit() output awaiting sendmmsg
   size_t ctrl_used = 0;
   // TUN offloads (datapath.cpp): whole frames with a virtio-net header are read into
-  // tun_frame and cut into the slots; received TCP packets are coalesced by `gro`.
+  // tun_frame and cut into the slots; received TCP (and UDP) packets are coalesced by `gro`.
   bool tun_frames = false;
   bool tun_gro = false;
   std::vector<uint8_t> tun_frame;
-  wire::TcpGro gro;
+  wire::Gro gro;
 };
 
 }  // namespace tern::agent

@@ -3,7 +3,8 @@
 //         -> Device::send_packet (route, encrypt in place) -> SendBatch -> sendmmsg, where
 //         runs of equal-size datagrams to one peer leave as one UDP GSO message
 //   UDP:  recvmmsg (UDP GRO: trains of datagrams) -> Device::receive_datagram (decrypt in
-//         place) -> TCP packets of one flow coalesced (wire/tcp_gro) -> one TUN write a train
+//         place) -> packets of one TCP (or UDP) flow coalesced (wire/gro) -> one TUN write
+//         a train
 //   both: Device::poll_transmit (handshakes, keepalives, staged packets) -> SendBatch
 // Without offloads (an old kernel) the same flow runs a packet at a time at either end.
 #include "agent/datapath.hpp"
@@ -29,7 +30,7 @@ constexpr int kSendBlockMs = 50;
 // Packets a 64 KiB TSO frame makes at a 1280-byte MTU.
 constexpr size_t kSlotsPerFrame = 54;
 // A GRO train is written as its virtio-net header and one part per packet.
-static_assert(wire::TcpGro::kMaxTrain + 1 <= io::Tun::kMaxWriteParts);
+static_assert(wire::Gro::kMaxTrain + 1 <= io::Tun::kMaxWriteParts);
 
 MutableBytes tun_slot(Agent::State& s, size_t i) {
   return MutableBytes(s.tun_slots.data() + i * s.slot_size, s.slot_size);
@@ -222,12 +223,13 @@ void init_datapath(Agent::State& s) {
     auto offloads = s.tun.enable_offloads();
     if (offloads) {
       s.tun_gro = offloads->tcp;
+      s.gro.set_udp(offloads->udp);
     } else {
       log::info("TUN offloads are off: {}", offloads.error().message);
     }
   }
-  log::debug("offloads: UDP GSO {}, UDP GRO {}, TUN TSO/GRO {}", gso ? "on" : "off",
-             gro ? "on" : "off", s.tun_gro ? "on" : "off");
+  log::debug("offloads: UDP GSO {}, UDP GRO {}, TUN TCP {}, TUN UDP {}", gso ? "on" : "off",
+             gro ? "on" : "off", s.tun_gro ? "on" : "off", s.tun.offloads().udp ? "on" : "off");
 }
 
 void flush_transmits(Agent::State& s, Instant now) {

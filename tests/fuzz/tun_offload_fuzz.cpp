@@ -1,9 +1,9 @@
 // Fuzzes the TUN offload code with what a TUN or a peer could hand it. The first byte picks:
 //   even: a frame as read from the TUN (virtio-net header, then a packet): whatever
 //         parse_gso_frame accepts must cut into packets whose lengths and checksums are right;
-//   odd:  a batch of decrypted packets (each a 2-byte length, then its bytes) for TCP GRO: every
-//         packet must come out once, lone packets untouched, and each coalesced frame must cut
-//         back into as many packets as went in, all with valid checksums.
+//   odd:  a batch of decrypted packets (each a 2-byte length, then its bytes) for GRO, UDP too
+//         when bit 1 is set: every packet must come out once, lone packets untouched, and each
+//         coalesced frame must cut back into as many packets as went in, all checksums valid.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "wire/checksum.hpp"
+#include "wire/gro.hpp"
 #include "wire/gso_split.hpp"
-#include "wire/tcp_gro.hpp"
 #include "wire/virtio_net.hpp"
 
 using namespace tern;
@@ -64,7 +64,7 @@ void fuzz_frame(Bytes in) {
   require(wire::write_gso_segment(*f, packet, f->segment_count, out) == 0);
 }
 
-void fuzz_gro(Bytes in) {
+void fuzz_gro(Bytes in, bool udp) {
   std::vector<std::vector<uint8_t>> packets;
   while (in.size() >= 2) {
     const size_t len = std::min<size_t>(be16(in.data()) % 2048, in.size() - 2);
@@ -72,7 +72,8 @@ void fuzz_gro(Bytes in) {
     in = in.subspan(2 + len);
   }
   const std::vector<std::vector<uint8_t>> original = packets;
-  wire::TcpGro gro(16);  // small, so batches fill up
+  wire::Gro gro(16);  // small, so batches fill up
+  gro.set_udp(udp);
   size_t begin = 0;
   while (begin < packets.size()) {
     gro.clear();
@@ -128,7 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (data[0] % 2 == 0) {
     fuzz_frame(in);
   } else {
-    fuzz_gro(in);
+    fuzz_gro(in, data[0] & 2);
   }
   return 0;
 }

@@ -1,8 +1,9 @@
 // The TUN offloads against the real kernel, the way the data path uses them: the test plays the
 // far end of a TCP connection to a socket in a private network namespace, writing its packets
 // into the TUN and reading the kernel's. Received data goes in as coalesced GRO frames
-// (wire/tcp_gro) and must reach the socket intact; data the socket sends comes out as TSO
-// super-packets that wire/gso_split must cut into valid packets carrying every byte in order.
+// (wire/gro) and must reach the socket intact, UDP datagrams too (as a USO frame); data the
+// socket sends comes out as TSO super-packets that wire/gso_split must cut into valid packets
+// carrying every byte in order.
 // Needs root (a network namespace and a TUN); skipped otherwise.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -23,9 +24,9 @@
 #include "io/netlink.hpp"
 #include "io/poller.hpp"
 #include "io/tun.hpp"
+#include "wire/gro.hpp"
 #include "wire/gso_split.hpp"
 #include "wire/packet_builder.hpp"
-#include "wire/tcp_gro.hpp"
 #include "wire/virtio_net.hpp"
 
 namespace tern {
@@ -165,7 +166,7 @@ void offloads_in_netns() {
     sent.insert(sent.end(), s.payload.begin(), s.payload.end());
     packets.push_back(wire::test::build_packet(s));
   }
-  wire::TcpGro gro(64);
+  wire::Gro gro(64);
   for (auto& p : packets)
     ASSERT_TRUE(gro.add(p));
   gro.finish();
@@ -188,6 +189,46 @@ void offloads_in_netns() {
     have += static_cast<size_t>(n);
   }
   EXPECT_EQ(got, sent);
+
+  // In, UDP: a USO frame reaches a plain UDP socket as the datagrams it was made of.
+  if (offloads->udp) {
+    io::UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(udp.valid());
+    sockaddr_in uaddr = addr;
+    uaddr.sin_port = htons(kServerPort + 1);
+    ASSERT_EQ(::bind(udp.get(), reinterpret_cast<sockaddr*>(&uaddr), sizeof uaddr), 0);
+    ASSERT_EQ(::setsockopt(udp.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+    std::vector<Packet> datagrams;
+    wire::Gro ugro(64);
+    ugro.set_udp(true);
+    for (int i = 0; i < 13; ++i) {
+      L4Spec s = peer.spec(0, i == 12 ? 300 : 1000, static_cast<uint32_t>(100 + i));
+      s.tcp = false;
+      s.dport = kServerPort + 1;
+      datagrams.push_back(wire::test::build_packet(s));
+    }
+    for (auto& d : datagrams)
+      ASSERT_TRUE(ugro.add(d));
+    ugro.finish();
+    ASSERT_EQ(ugro.frame_count(), 1u);
+    auto f = ugro.frame(0);
+    EXPECT_EQ(f.header.gso_type, wire::kVirtioNetGsoUdpL4);
+    uint8_t header[wire::kVirtioNetHeaderSize];
+    ASSERT_TRUE(wire::serialize_virtio_net_header(f.header, header));
+    std::vector<Bytes> parts = {Bytes(header, sizeof header)};
+    parts.insert(parts.end(), f.parts.begin(), f.parts.end());
+    auto w = tun->write_frame(parts);
+    ASSERT_TRUE(w) << w.error().message;
+    for (int i = 0; i < 13; ++i) {
+      Packet want =
+          wire::test::payload_pattern(i == 12 ? 300 : 1000, static_cast<uint32_t>(100 + i));
+      Packet buf(2000);
+      ssize_t n = ::recv(udp.get(), buf.data(), buf.size(), 0);
+      ASSERT_EQ(n, static_cast<ssize_t>(want.size())) << "datagram " << i;
+      buf.resize(static_cast<size_t>(n));
+      EXPECT_EQ(buf, want) << "datagram " << i;
+    }
+  }
 
   // Out: the socket sends 200 KB; TSO frames come out and are cut into valid packets.
   Packet out = wire::test::payload_pattern(200'000, 77);

@@ -1,4 +1,4 @@
-#include "wire/tcp_gro.hpp"
+#include "wire/gro.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,7 +29,15 @@ struct Stream {
   }
 };
 
-Stream stream(bool v6, uint16_t sport = 40000) {
+Stream stream(bool v6, uint16_t sport = 40000);
+
+// The same flow carrying UDP instead.
+void udp_stream(Stream& s) {
+  s.spec.tcp = false;
+  s.spec.options.clear();
+}
+
+Stream stream(bool v6, uint16_t sport) {
   Stream st;
   st.spec.v6 = v6;
   if (v6) {
@@ -50,7 +58,7 @@ struct Written {
 };
 
 // Runs one batch through the coalescer (on copies of `in`, which it rewrites).
-std::vector<Written> coalesce(std::vector<Packet> in, TcpGro& gro) {
+std::vector<Written> coalesce(std::vector<Packet> in, Gro& gro) {
   gro.clear();
   for (auto& p : in)
     EXPECT_TRUE(gro.add(p));
@@ -66,8 +74,9 @@ std::vector<Written> coalesce(std::vector<Packet> in, TcpGro& gro) {
   return out;
 }
 
-std::vector<Written> coalesce(const std::vector<Packet>& in) {
-  TcpGro gro(in.size() + 1);
+std::vector<Written> coalesce(const std::vector<Packet>& in, bool udp = false) {
+  Gro gro(in.size() + 1);
+  gro.set_udp(udp);
   return coalesce(in, gro);
 }
 
@@ -97,21 +106,29 @@ std::vector<Packet> resegment_all(const std::vector<Written>& ws) {
   return out;
 }
 
-// A coalesced frame as the kernel expects it: lengths, IPv4 header checksum, and the TCP
+// A coalesced frame as the kernel expects it: lengths, IPv4 header checksum, and the transport
 // checksum field holding the pseudo-header sum of the whole.
 void expect_well_formed(const Written& w) {
   if (w.header.gso_type == kVirtioNetGsoNone) return;
   const Packet& p = w.frame;
-  const bool v6 = w.header.gso_type == kVirtioNetGsoTcpV6;
+  const bool v6 = (p[0] >> 4) == 6;
+  const bool udp = w.header.gso_type == kVirtioNetGsoUdpL4;
+  if (!udp) {
+    EXPECT_EQ(w.header.gso_type, v6 ? kVirtioNetGsoTcpV6 : kVirtioNetGsoTcpV4);
+  }
   EXPECT_EQ(w.header.csum_start, v6 ? 40 : 20);
-  EXPECT_EQ(w.header.csum_offset, 16);
+  EXPECT_EQ(w.header.csum_offset, udp ? 6 : 16);
   if (v6) {
     EXPECT_EQ(size_t{p[4]} << 8 | p[5], p.size() - 40);
   } else {
     EXPECT_EQ(size_t{p[2]} << 8 | p[3], p.size());
     EXPECT_EQ(test::ref_fold(test::ref_sum(p.data(), 20)), 0xffff);
   }
-  const size_t field = w.header.csum_start + 16u;
+  if (udp) {
+    EXPECT_EQ(size_t{p[w.header.csum_start + 4u]} << 8 | p[w.header.csum_start + 5u],
+              p.size() - w.header.csum_start);
+  }
+  const size_t field = size_t{w.header.csum_start} + w.header.csum_offset;
   EXPECT_EQ(uint16_t(p[field] << 8 | p[field + 1]), test::partial_pseudo(p));
 }
 
@@ -256,12 +273,12 @@ TEST(TcpGro, TrainsStayWithinAnIpLengthAndTheTrainLimit) {
     in.push_back(t.next(10));
   out = coalesce(in);
   ASSERT_EQ(out.size(), 2u);
-  EXPECT_EQ(out[0].packets, TcpGro::kMaxTrain);
+  EXPECT_EQ(out[0].packets, Gro::kMaxTrain);
   EXPECT_EQ(resegment_all(out), in);
 }
 
 TEST(TcpGro, FullBatchRefusesAndClearStartsOver) {
-  TcpGro gro(3);
+  Gro gro(3);
   Stream s = stream(false);
   std::vector<Packet> in = {s.next(100), s.next(100), s.next(100), s.next(100)};
   EXPECT_TRUE(gro.add(in[0]));
@@ -277,6 +294,64 @@ TEST(TcpGro, FullBatchRefusesAndClearStartsOver) {
   }
 }
 
+TEST(UdpGro, OffUnlessTheTunTakesUso) {
+  Stream s = stream(false);
+  udp_stream(s);
+  std::vector<Packet> in;
+  for (int i = 0; i < 5; ++i)
+    in.push_back(s.next(1200));
+  EXPECT_EQ(coalesce(in).size(), 5u);
+  EXPECT_EQ(coalesce(in, true).size(), 1u);
+}
+
+TEST(UdpGro, OneFlowBecomesOneFrameAndAShortDatagramEndsIt) {
+  for (bool v6 : {false, true}) {
+    Stream s = stream(v6);
+    udp_stream(s);
+    std::vector<Packet> in;
+    for (int i = 0; i < 10; ++i)
+      in.push_back(s.next(1300));
+    in.push_back(s.next(500));   // short: last of its train
+    in.push_back(s.next(1300));  // a new train
+    auto out = coalesce(in, true);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].packets, 11u);
+    EXPECT_EQ(out[0].header.gso_type, kVirtioNetGsoUdpL4);
+    EXPECT_EQ(out[0].header.gso_size, 1300);
+    EXPECT_EQ(out[0].header.hdr_len, (v6 ? 40 : 20) + 8);
+    EXPECT_EQ(out[1].header.gso_type, kVirtioNetGsoNone);
+    for (const auto& w : out)
+      expect_well_formed(w);
+    EXPECT_EQ(resegment_all(out), in);
+  }
+}
+
+TEST(UdpGro, WhatKeepsDatagramsApart) {
+  auto trains_of = [](auto mutate) {
+    Stream s = stream(false);
+    udp_stream(s);
+    Packet first = s.next(1000);
+    L4Spec spec = s.spec;
+    spec.payload = test::payload_pattern(1000, 9);
+    mutate(spec);
+    Packet second = build_packet(spec);
+    return coalesce({first, second}, true).size();
+  };
+  EXPECT_EQ(trains_of([](L4Spec&) {}), 1u);
+  EXPECT_EQ(trains_of([](L4Spec& s) { s.payload.resize(1001); }), 2u);  // longer than the first
+  EXPECT_EQ(trains_of([](L4Spec& s) { s.sport = 1; }), 2u);
+  EXPECT_EQ(trains_of([](L4Spec& s) { s.ttl = 1; }), 2u);
+  EXPECT_EQ(trains_of([](L4Spec& s) { s.payload.clear(); }), 2u);
+  // A UDP datagram over IPv4 may go without a checksum: it is written as it came.
+  Stream s = stream(false);
+  udp_stream(s);
+  std::vector<Packet> in = {s.next(700), s.next(700), s.next(700)};
+  in[1][26] = in[1][27] = 0;
+  auto out = coalesce(in, true);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].frame, in[1]);
+}
+
 // The IPv4 ID (and so the header checksum) of a coalesced packet is not kept: segmenting
 // numbers the packets of a train from the first one's ID, as GRO in the kernel does with DF set.
 Packet without_ipv4_id(Packet p) {
@@ -288,12 +363,15 @@ Packet without_ipv4_id(Packet p) {
 // exactly once, and each flow's packets keep their order.
 TEST(TcpGro, RandomBatchesKeepEveryPacketAndEachFlowsOrder) {
   std::mt19937 rng(3);
-  TcpGro gro(512);
+  Gro gro(512);
+  gro.set_udp(true);
   for (int iter = 0; iter < 200; ++iter) {
     std::vector<Stream> flows;
     const int nflows = 1 + static_cast<int>(rng() % 4);
-    for (int f = 0; f < nflows; ++f)
+    for (int f = 0; f < nflows; ++f) {
       flows.push_back(stream(rng() % 2, static_cast<uint16_t>(1000 + f)));
+      if (rng() % 3 == 0) udp_stream(flows.back());
+    }
     std::vector<Packet> in;
     std::vector<int> owner;
     const size_t n = rng() % 300;
