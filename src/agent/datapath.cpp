@@ -29,6 +29,7 @@ constexpr int kMaxBatchesPerWakeup = 8;
 constexpr int kSendBlockMs = 50;
 // Packets a 64 KiB TSO frame makes at a 1280-byte MTU.
 constexpr size_t kSlotsPerFrame = 54;
+constexpr size_t kMaxFramesPerWakeup = kMaxBatchesPerWakeup * kTunSlots;
 // A GRO train is written as its virtio-net header and one part per packet.
 static_assert(wire::Gro::kMaxTrain + 1 <= io::Tun::kMaxWriteParts);
 
@@ -135,7 +136,10 @@ size_t slot_frame(Agent::State& s, Bytes frame, size_t used, Instant now) {
 
 void pump_tun_frames(Agent::State& s, Instant now) {
   size_t used = 0;
-  for (int batches = 0; batches < kMaxBatchesPerWakeup;) {
+  int batches = 0;
+  // Frames are bounded too: a stream of frames that make no packet must not hold the loop.
+  for (size_t frames = 0; batches < kMaxBatchesPerWakeup && frames < kMaxFramesPerWakeup;
+       ++frames) {
     auto n = s.tun.read_frame(s.tun_frame);
     if (!n) {
       log::warn("reading the TUN failed: {}", n.error().message);
