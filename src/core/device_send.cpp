@@ -56,7 +56,8 @@ size_t Device::encrypt_for(Peer& p, Keypair& kp, MutableBytes buffer, size_t len
   const size_t n = noise::encrypt_transport(kp.keys.send_key, kp.keys.remote_index, counter,
                                             Bytes(buffer.data() + kSendHeadroom, padded), buffer);
   count_sent(p, n);
-  if (length > 0) p.timers.data_sent(now, jitter());
+  // The jitter costs a random draw: take it only when the timer will actually be armed.
+  if (length > 0 && !p.timers.new_handshake_pending()) p.timers.data_sent(now, jitter());
   p.timers.any_authenticated_packet_sent();
   p.timers.any_authenticated_packet_traversal(now);
   keep_key_fresh_on_send(p, kp, now);

@@ -55,6 +55,8 @@ class PeerTimers {
   void count_handshake_attempt() { ++handshake_attempts_; }
   void reset_handshake_attempts() { handshake_attempts_ = 0; }
 
+  bool new_handshake_pending() const { return pending(TimerAction::kNewHandshake); }
+
   std::optional<Instant> next_deadline() const;
   // Returns one action whose deadline is <= now and disarms it; call until nullopt.
   std::optional<TimerAction> poll_expired(Instant now);
