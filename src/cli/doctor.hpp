@@ -1,6 +1,6 @@
-// `tern doctor`: registers the subcommand and its checks (`tern doctor relay`) on the app.
-// The command reports its exit status by throwing CLI::RuntimeError(code) from its
-// callback, which run() turns into the process exit code.
+// `tern doctor`: registers the subcommand and its checks on the app. Each check
+// reports its exit status by throwing CLI::RuntimeError(code) from its callback,
+// which run() turns into the process exit code.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -8,5 +8,8 @@
 namespace tern::cli {
 
 void add_doctor_command(CLI::App& app);
+
+// One per check, each in cli/doctor_<check>.cpp.
+void add_doctor_relay(CLI::App& doctor);
 
 }  // namespace tern::cli
