@@ -18,9 +18,10 @@ declare -A allowed=(
   [agent]="base crypto wire noise core config uapi io agent"
   [relayd]="base crypto wire relay io relayd"
   [doctor]="base crypto wire noise core config uapi io doctor"
-  [cli]="base crypto wire noise core config uapi io agent relay relayd doctor cli"
+  [control]="base crypto wire noise core control"
+  [cli]="base crypto wire noise core config uapi io agent relay relayd doctor control cli"
 )
-sans_io="base crypto wire noise core config uapi relay"
+sans_io="base crypto wire noise core config uapi relay control"
 forbidden_headers='<(sys/socket\.h|sys/epoll\.h|netinet/[a-z_]+\.h|linux/[a-z_]+\.h|thread|mutex|unistd\.h|poll\.h)>'
 forbidden_calls='(steady_clock|system_clock|high_resolution_clock)::now|clock_gettime|gettimeofday|\btime\(nullptr\)'
 
