@@ -17,6 +17,10 @@ std::string endpoint_text(const std::optional<Endpoint>& e) {
   return e ? e->to_string() : std::string("(unknown)");
 }
 
+std::string mtu_text(size_t mtu) {
+  return mtu ? std::to_string(mtu) : std::string("(unknown)");
+}
+
 }  // namespace
 
 void log_device_events(Agent::State& s) {
@@ -39,6 +43,21 @@ void log_device_events(Agent::State& s) {
         break;
       case core::DeviceEvent::Kind::kKeysZeroed:
         log::debug("{}: idle for 9 minutes, session keys erased", peer_name(s, e->peer));
+        break;
+      case core::DeviceEvent::Kind::kPathMtuChanged:
+        log::info("{}: path MTU {} -> {}{}, overlay MTU {}", peer_name(s, e->peer),
+                  mtu_text(e->old_path_mtu), mtu_text(e->new_path_mtu),
+                  e->black_hole ? " (black hole)" : "", e->new_overlay_mtu);
+        break;
+      case core::DeviceEvent::Kind::kProbesAnswered:
+        log::info("{}: answers path probes at {} (runs tern): searching its path MTU",
+                  peer_name(s, e->peer), endpoint_text(e->endpoint));
+        break;
+      case core::DeviceEvent::Kind::kProbesUnanswered:
+        log::info(
+            "{}: no answer to path probes at {}: a stock WireGuard peer (or probes are "
+            "filtered); keeping MTU {}, asking again in 10 minutes",
+            peer_name(s, e->peer), endpoint_text(e->endpoint), s.mtu);
         break;
     }
   }

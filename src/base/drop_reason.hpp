@@ -32,6 +32,7 @@ enum class DropReason : uint8_t {
   kTunWriteFailed,     // writing to the TUN device failed
   kIntegrityFailed,    // a STUN response whose MESSAGE-INTEGRITY is wrong or missing
   kRelayDenied,        // the TURN relay cannot carry it: no allocation, or the peer was refused
+  kRateLimited,        // a message beyond its per-peer rate (path probe pings answered per second)
   kCount,
 };
 
@@ -81,6 +82,8 @@ constexpr std::string_view drop_reason_name(DropReason r) {
       return "integrity_failed";
     case DropReason::kRelayDenied:
       return "relay_denied";
+    case DropReason::kRateLimited:
+      return "rate_limited";
     case DropReason::kCount:
       break;
   }

@@ -6,13 +6,15 @@
 
 #include "crypto/random.hpp"
 #include "crypto/x25519.hpp"
+#include "wire/path_probe.hpp"
 
 namespace tern::core {
 
 Device::Device(const crypto::Key& private_key)
     : identity_(noise::LocalIdentity::from_private(private_key)),
       cookie_checker_(identity_),
-      scratch_(65536 + kSendHeadroom + kSendTailroom) {}
+      scratch_(65536 + kSendHeadroom + kSendTailroom),
+      probe_plain_(wire::kPathProbeMaxSize) {}
 
 Device::~Device() {
   identity_.wipe();
@@ -34,6 +36,8 @@ void Device::set_private_key(const crypto::Key& private_key) {
     }
     p->handshake.set_local_identity(identity_);
     clear_keypairs(*p);
+    stop_path(*p);
+    derive_probe_keys(*p);  // probe keys and hints depend on both static keys
   }
 }
 
@@ -41,7 +45,8 @@ std::optional<PeerId> Device::add_peer(const crypto::Key& public_key) {
   if (public_key == identity_.public_key) return std::nullopt;
   if (auto existing = find_peer(public_key)) return existing;
   PeerId id = next_peer_id_++;
-  peers_.emplace(id, std::make_unique<Peer>(id, identity_, public_key));
+  auto [it, inserted] = peers_.emplace(id, std::make_unique<Peer>(id, identity_, public_key));
+  derive_probe_keys(*it->second);
   return id;
 }
 
@@ -59,6 +64,10 @@ void Device::remove_peer(PeerId id) {
   if (p->handshake_index) release_index(*p->handshake_index);
   allowed_ips_.remove(id);
   std::erase(flush_, id);
+  std::erase(probes_due_, id);
+  forget_probe_hint(*p);
+  outstanding_.remove_tag(probe_tag(*p));
+  if (p->path.keys) p->path.keys->wipe();
   peers_.erase(id);
 }
 
@@ -68,9 +77,14 @@ void Device::remove_all_peers() {
 }
 
 void Device::set_preshared_key(PeerId id, const crypto::Key& psk) {
-  if (Peer* p = peer(id)) {
-    p->preshared_key = psk;
-    p->handshake.set_preshared_key(psk);
+  Peer* p = peer(id);
+  if (!p) return;
+  const bool changed = psk != p->preshared_key;
+  p->preshared_key = psk;
+  p->handshake.set_preshared_key(psk);
+  if (changed) {
+    stop_path(*p);
+    derive_probe_keys(*p);  // the PSK is mixed into the probe key
   }
 }
 
@@ -121,6 +135,13 @@ std::optional<PeerInfo> Device::peer_info(PeerId id) const {
   info.allowed_ips = allowed_ips_.prefixes(id);
   info.traffic = p->traffic;
   info.drops = p->drops;
+  info.path_mtu = p->path.path_mtu();
+  info.overlay_mtu = overlay_mtu(id);
+  info.pmtud_state = p->path.pmtud.state();
+  info.probe_support = p->path.support;
+  info.announced_mtu = p->path.announced_mtu;
+  info.probes = p->path.probes;
+  info.boundary = p->path.boundary;
   return info;
 }
 
@@ -190,8 +211,9 @@ void Device::release_index(uint32_t index) {
 std::optional<Instant> Device::poll_timeout() const {
   std::optional<Instant> next;
   for (const auto& [id, p] : peers_) {
-    auto d = p->timers.next_deadline();
-    if (d && (!next || *d < *next)) next = d;
+    for (auto d : {p->timers.next_deadline(), p->path.pmtud.poll_timeout(), p->path.retry_at}) {
+      if (d && (!next || *d < *next)) next = d;
+    }
   }
   return next;
 }
@@ -203,6 +225,7 @@ void Device::handle_timeout(Instant now) {
       if (!action) break;
       on_timer(*p, *action, now);
     }
+    if (Peer* p = peer(id)) path_timeouts(*p, now);
   }
 }
 

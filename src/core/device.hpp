@@ -14,7 +14,10 @@
 //      learn endpoint (roaming) -> check inner source against allowed IPs
 //      -> Deliver {the inner packet inside the datagram buffer}
 // Everything else the device sends (handshakes, cookie replies, keepalives,
-// packets staged until a handshake completed) comes out of poll_transmit().
+// packets staged until a handshake completed, path probes) comes out of poll_transmit().
+// Path MTU (device_probes.cpp, docs/path-probes.md): with path MTU discovery on, the device
+// probes each peer's endpoint with padded pings (RFC 8899), answers the peer's pings, and
+// keeps a per-peer overlay MTU; a stock WireGuard peer, which answers none, keeps `mtu`.
 // Every discarded packet is counted by reason (drops(), per peer too).
 #pragma once
 
@@ -31,6 +34,7 @@
 #include "base/time.hpp"
 #include "core/allowed_ips.hpp"
 #include "core/device_event.hpp"
+#include "core/outstanding_probes.hpp"
 #include "core/peer.hpp"
 #include "crypto/key.hpp"
 #include "noise/cookie.hpp"
@@ -74,6 +78,14 @@ struct PeerInfo {
   std::vector<IpPrefix> allowed_ips;
   TrafficCounters traffic;
   DropCounters drops;
+  // Path MTU (issue 4): none until the peer answered a probe on its current endpoint.
+  std::optional<size_t> path_mtu;
+  size_t overlay_mtu = 0;  // the largest inner packet sent to this peer as one
+  PmtudState pmtud_state = PmtudState::kDisabled;
+  ProbeSupport probe_support = ProbeSupport::kUnknown;
+  uint16_t announced_mtu = 0;  // what the peer said in its pings/pongs; 0 = nothing yet
+  ProbeCounters probes;
+  BoundaryCounters boundary;
 };
 
 class Device {
@@ -88,10 +100,17 @@ class Device {
   const crypto::Key& private_key() const { return identity_.private_key; }
   const crypto::Key& public_key() const { return identity_.public_key; }
   // Largest inner packet; padding never grows a packet beyond it.
-  void set_mtu(size_t mtu) { mtu_ = mtu; }
+  void set_mtu(size_t mtu);
   size_t mtu() const { return mtu_; }
   // Relates the monotonic clock to wall time, for TAI64N and last-handshake times.
   void set_wall_clock(WallTime wall, Instant mono) { wall_offset_ns_ = wall.unix_ns - to_ns(mono); }
+  // Path MTU discovery (off until turned on; the agent follows PathMtuDiscovery). Off, every
+  // peer's overlay MTU is `mtu`. `max_path_mtu` is the largest path MTU searched for (the
+  // outer interface's MTU); the search stops below mtu + overhead anyway.
+  void set_path_mtu_discovery(bool on, Instant now);
+  void set_max_path_mtu(size_t mtu) { max_path_mtu_ = mtu; }
+  // The largest inner packet that goes to this peer as one (mtu() when unknown).
+  size_t overlay_mtu(PeerId id) const;
   // Tests and operators can force cookie (mac2) checks; otherwise load decides.
   void force_under_load(bool on) { forced_under_load_ = on; }
 
@@ -177,10 +196,29 @@ class Device {
   void handshake_completed(Peer& p, Instant now);
   void on_timer(Peer& p, TimerAction action, Instant now);
 
+  // Path probes and the PMTU search (device_probes.cpp).
+  void derive_probe_keys(Peer& p);
+  void forget_probe_hint(const Peer& p);
+  ReceiveResult receive_probe(const Endpoint& from, Bytes datagram, Instant now);
+  void answer_ping(Peer& p, const Endpoint& from, const noise::OpenedPathProbe& ping, Instant now);
+  ReceiveResult accept_pong(Peer& p, const noise::OpenedPathProbe& pong, Instant now);
+  // Starts (or restarts) the search on the peer's endpoint when it is not already there.
+  void follow_endpoint(Peer& p, Instant now);
+  void start_path(Peer& p, Instant now);
+  void stop_path(Peer& p);
+  // After any input to the peer's Pmtud: queue its probe, notice a stock peer, update MTUs.
+  void after_pmtud(Peer& p, Instant now);
+  void update_overlay_mtu(Peer& p, bool black_hole);
+  void path_timeouts(Peer& p, Instant now);
+  std::optional<Transmit> next_probe(Instant now);
+  uint64_t probe_tag(const Peer& p) const { return (uint64_t{p.id} << 32) | p.path.generation; }
+
   noise::LocalIdentity identity_;
   noise::CookieChecker cookie_checker_;
   size_t mtu_ = 1420;
   int64_t wall_offset_ns_ = 0;
+  bool pmtud_enabled_ = false;
+  size_t max_path_mtu_ = 1500;
 
   std::unordered_map<PeerId, std::unique_ptr<Peer>> peers_;
   std::unordered_map<uint32_t, PeerId> indices_;  // our receiver indices -> peer
@@ -189,9 +227,13 @@ class Device {
 
   std::deque<Pending> pending_;
   std::deque<DeviceEvent> events_;
-  std::deque<PeerId> flush_;      // peers whose staged packets may now go out
-  std::vector<uint8_t> scratch_;  // poll_transmit's buffer for staged packets
-  Pending scratch_pending_;       // poll_transmit's last control message
+  std::deque<PeerId> flush_;          // peers whose staged packets may now go out
+  std::vector<uint8_t> scratch_;      // poll_transmit's buffer for staged packets and pings
+  std::vector<uint8_t> probe_plain_;  // opened probes' plaintext
+  std::unordered_map<uint64_t, PeerId> probe_hints_;  // receive hint -> peer
+  std::deque<PeerId> probes_due_;                     // peers with a ping to send
+  OutstandingProbes outstanding_;
+  Pending scratch_pending_;  // poll_transmit's last control message
 
   bool forced_under_load_ = false;
   Instant load_window_start_{};

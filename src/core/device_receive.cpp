@@ -3,6 +3,7 @@
 #include "core/device.hpp"
 #include "noise/transport.hpp"
 #include "wire/ip_packet.hpp"
+#include "wire/path_probe.hpp"
 
 namespace tern::core {
 namespace {
@@ -27,6 +28,7 @@ void Device::authenticated(Peer& p, const Endpoint& from, size_t bytes, Instant 
   if (p.endpoint != from) {
     if (p.endpoint) emit({DeviceEvent::Kind::kEndpointChanged, p.id, p.endpoint, from, 0});
     p.endpoint = from;
+    if (p.current) follow_endpoint(p, now);  // a new path: its MTU is searched afresh
   }
   p.traffic.rx_bytes += bytes;
   p.traffic.rx_packets += 1;
@@ -41,6 +43,7 @@ ReceiveResult Device::receive_datagram(const Endpoint& from_raw, MutableBytes da
   const Endpoint from{from_raw.address.unmapped(), from_raw.port};
   auto type = wire::classify(datagram);
   if (!type) {
+    if (wire::is_path_probe(datagram)) return receive_probe(from, datagram, now);
     drop(DropReason::kMalformed);
     return dropped(DropReason::kMalformed);
   }

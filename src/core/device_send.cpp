@@ -58,6 +58,7 @@ size_t Device::encrypt_for(Peer& p, Keypair& kp, MutableBytes buffer, size_t len
   count_sent(p, n);
   // The jitter costs a random draw: take it only when the timer will actually be armed.
   if (length > 0 && !p.timers.new_handshake_pending()) p.timers.data_sent(now, jitter());
+  if (length > 0) p.path.pmtud.on_data_sent();  // confirmation probes only while data flows
   p.timers.any_authenticated_packet_sent();
   p.timers.any_authenticated_packet_traversal(now);
   keep_key_fresh_on_send(p, kp, now);
@@ -152,7 +153,7 @@ std::optional<Transmit> Device::poll_transmit(Instant now) {
     const size_t n = encrypt_for(*p, *p->current, scratch_, packet.size(), now);
     return Transmit{*p->endpoint, Bytes(scratch_.data(), n)};
   }
-  return std::nullopt;
+  return next_probe(now);
 }
 
 }  // namespace tern::core

@@ -52,6 +52,7 @@ void Device::handshake_completed(Peer& p, Instant now) {
   p.timers.handshake_complete();
   p.last_handshake = wall(now);
   if (!p.staged.empty()) flush_.push_back(p.id);
+  follow_endpoint(p, now);
 }
 
 }  // namespace tern::core

@@ -1,7 +1,7 @@
 // Everything the device knows about one peer: its keys, handshake and cookie
 // state, up to three sessions (previous, current, next, as the kernel keeps
 // them), the endpoint learned from authenticated packets, timers, packets
-// staged while a handshake runs, and counters.
+// staged while a handshake runs, the path MTU state (peer_path.hpp), and counters.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include "base/ip.hpp"
 #include "base/time.hpp"
 #include "core/keypair.hpp"
+#include "core/peer_path.hpp"
 #include "core/peer_timers.hpp"
 #include "crypto/key.hpp"
 #include "noise/cookie.hpp"
@@ -65,6 +66,8 @@ struct Peer {
   std::optional<Instant> last_initiation_consumed;
   bool sent_lastminute_handshake = false;
   std::optional<WallTime> last_handshake;
+
+  PeerPath path;
 
   TrafficCounters traffic;
   DropCounters drops;
