@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# Path MTU: how tern and wireguard-go cope when a link on the path is smaller than the tunnel
+# assumes, in one run on one machine. Namespaces A - R - B (tests/netns/lib_mtu.sh); R's link
+# to B starts at MTU 1500 and R drops ICMP "fragmentation needed" / ICMPv6 "Packet Too Big"
+# (unless --icmp pass). Per implementation, one TCP stream A -> B with iperf3:
+#   1. throughput on the 1500 path (--time seconds);
+#   2. recovery: a stream runs, the middle MTU drops to --middle, and the time until B has
+#      received 2 MiB more is measured (0.1 s resolution; "none" after --recovery-limit s);
+#   3. throughput of a new stream on the small path (--time seconds).
+# Then the ratios: small path / 1500 path per implementation, tern / wireguard-go.
+#
+#  +--------------+        +-----------------------------+        +------------------+
+#  | ns A         |        | ns R                        |        | ns B             |
+#  | iperf3 -c    |-- veth-| 1500 | MIDDLE, ICMP dropped |-- veth-| iperf3 -s        |
+#  +--------------+        +-----------------------------+        +------------------+
+#  tunnel MTU 1420, IPv4 underlay (--underlay 6 for IPv6), overlay 10.80.9.0/24.
+#
+# Usage: sudo bench/mtu.sh [--json] [--time SECONDS] [--middle MTU] [--underlay 4|6]
+#                          [--icmp filter|pass] [--recovery-limit SECONDS] [--only debian,tern]
+# TERN=/path/to/tern picks the tern binary (default: build/default/tern).
+# With --json the table goes to stderr and one JSON document to stdout.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+secs=10
+middle=1280
+underlay=4
+icmp=filter
+limit=30
+only=debian,tern
+json=0
+usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --json) json=1 ;;
+    --time) secs=$2; shift ;;
+    --middle) middle=$2; shift ;;
+    --underlay) underlay=$2; shift ;;
+    --icmp) icmp=$2; shift ;;
+    --recovery-limit) limit=$2; shift ;;
+    --only) only=$2; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "mtu: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ $secs =~ ^[1-9][0-9]{0,2}$ && $limit =~ ^[1-9][0-9]{0,2}$ ]] ||
+  { echo "mtu: --time and --recovery-limit 1-999 seconds" >&2; exit 2; }
+[[ $middle =~ ^[0-9]+$ ]] && [ "$middle" -ge 1280 ] && [ "$middle" -le 1500 ] ||
+  { echo "mtu: --middle 1280-1500" >&2; exit 2; }
+[[ $underlay =~ ^[46]$ && $icmp =~ ^(filter|pass)$ ]] ||
+  { echo "mtu: --underlay 4|6, --icmp filter|pass" >&2; exit 2; }
+if [ "$(id -u)" -ne 0 ]; then
+  echo "mtu: needs root (network namespaces, TUN devices): sudo $0" >&2
+  exit 1
+fi
+for t in iperf3 jq; do
+  command -v "$t" >/dev/null || { echo "mtu: $t is missing (scripts/install-deps.sh)" >&2; exit 1; }
+done
+if [ "$json" -eq 1 ]; then exec 3>&1 1>&2; else exec 3>/dev/null; fi
+
+# shellcheck source=../tests/netns/lib.sh
+. "$repo/tests/netns/lib.sh"
+# shellcheck source=../tests/netns/lib_mtu.sh
+. "$repo/tests/netns/lib_mtu.sh"
+netns_init
+
+TERN=${TERN:-$repo/build/default/tern}
+declare -A label impl status
+label[debian]="wireguard-go (Debian)"
+label[tern]="tern"
+impl[debian]=wireguard-go
+impl[tern]=tern
+if command -v wireguard-go >/dev/null; then status[debian]=ok; else status[debian]="absent"; fi
+if [ -x "$TERN" ]; then status[tern]=ok; else status[tern]="not built ($TERN)"; fi
+
+printf 'tern path MTU benchmark: a %s-byte middle link, ICMP PTB %s, IPv%s underlay\n' \
+  "$middle" "$([ "$icmp" = filter ] && echo dropped || echo passed)" "$underlay"
+printf '  TCP: one iperf3 stream, %s s per throughput run; tunnel MTU 1420; %s CPUs; kernel %s\n' \
+  "$secs" "$(nproc)" "$(uname -r)"
+
+step "network"
+mtu_topology 1500
+[ "$icmp" = filter ] || ip netns exec "$MTU_NS_R" nft delete table inet tern_mtu
+ip netns exec "$MTU_NS_B" timeout "$TERN_PROCESS_LIFETIME" iperf3 -s >"$TERN_WORK/iperf3.log" 2>&1 &
+track_pid $!
+wait_until 10 "iperf3 -s to listen in B" listening "$MTU_NS_B" 5201
+
+# tcp_rate SECONDS: one iperf3 TCP run A -> B; prints bits per second (0 when nothing moved).
+tcp_rate() {
+  local out
+  out=$(ip netns exec "$MTU_NS_A" timeout $(($1 + 20)) iperf3 -c 10.80.9.2 -t "$1" -J) || true
+  jq -r '.end.sum_received.bits_per_second // 0' 2>/dev/null <<<"$out" || echo 0
+}
+
+# bench_impl KEY N: the three measurements through implementation KEY, into files KEY.*.
+bench_impl() {
+  local key=$1 n=$2 ia ib r pid
+  ia=$(iface_name "ma$n")
+  ib=$(iface_name "mb$n")
+  mtu_set_middle 1500
+  mtu_flush_pmtu "$MTU_NS_A"
+  mtu_flush_pmtu "$MTU_NS_B"
+  mtu_pair "${impl[$key]}" "$ia" "$ib" $((51830 + n)) 10.80.9 fd80:9 "$underlay" 1420
+  ping_check "$MTU_NS_A" 10.80.9.2 3 3 20
+  [ "$key" != tern ] || mtu_wait_path "$MTU_NS_A" "$ia" 1500 30
+  r=$(tcp_rate "$secs")
+  echo "$r" >"$TERN_WORK/$key.big"
+  say "1500 path: $(awk -v b="$r" 'BEGIN { printf "%.1f", b / 1e6 }') Mbit/s"
+
+  ip netns exec "$MTU_NS_A" timeout $((limit + 15)) iperf3 -c 10.80.9.2 -t $((limit + 5)) \
+    >/dev/null 2>&1 &
+  pid=$!
+  track_pid "$pid"
+  mtu_wait_flowing "$MTU_NS_B" "$ib" $((4 * 1048576)) 20
+  mtu_set_middle "$middle"
+  r=$(mtu_recovery "$MTU_NS_B" "$ib" $((2 * 1048576)) $((limit / 2)))
+  case $r in *+) r=none ;; esac
+  echo "$r" >"$TERN_WORK/$key.recovery"
+  say "recovery after 1500 -> $middle: ${r}$([ "$r" = none ] || echo ' s')"
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+
+  # A fresh stream on the small path: its SYN meets the path as it is now.
+  r=$(tcp_rate "$secs")
+  echo "$r" >"$TERN_WORK/$key.small"
+  say "$middle path: $(awk -v b="$r" 'BEGIN { printf "%.1f", b / 1e6 }') Mbit/s"
+  peer_down "$ia"
+  peer_down "$ib"
+}
+
+n=0
+for key in debian tern; do
+  [[ ,$only, == *,$key,* ]] || { status[$key]="skipped (--only)"; continue; }
+  step "${label[$key]}"
+  if [ "${status[$key]}" != ok ]; then
+    say "${status[$key]}"
+    continue
+  fi
+  n=$((n + 1))
+  rm -f "$TERN_WORK/last_failure"
+  run_isolated bench_impl "$key" "$n"
+  if [ "$TERN_ISOLATED_RC" -ne 0 ]; then
+    status[$key]="failed: $(head -n 1 "$TERN_WORK/last_failure" 2>/dev/null || echo "exit $TERN_ISOLATED_RC")"
+  fi
+done
+
+# ---- report ----------------------------------------------------------------------------------
+
+declare -A big small recovery
+for key in debian tern; do
+  [ -s "$TERN_WORK/$key.small" ] || continue
+  big[$key]=$(cat "$TERN_WORK/$key.big")
+  small[$key]=$(cat "$TERN_WORK/$key.small")
+  recovery[$key]=$(cat "$TERN_WORK/$key.recovery")
+done
+mbit() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
+ratio() {
+  if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "n/a" }'
+  else
+    echo "n/a"
+  fi
+}
+
+printf '\n%-28s %-14s %-14s %-12s %s\n' "implementation" "1500 Mbit/s" "$middle Mbit/s" \
+  "$middle/1500" "recovery after 1500 -> $middle"
+for key in debian tern; do
+  if [ -n "${small[$key]:-}" ]; then
+    printf '%-28s %-14s %-14s %-12s %s\n' "${label[$key]}" "$(mbit "${big[$key]}")" \
+      "$(mbit "${small[$key]}")" "$(ratio "${small[$key]}" "${big[$key]}")" \
+      "$([ "${recovery[$key]}" = none ] && echo "none within $limit s" || echo "${recovery[$key]} s")"
+  else
+    printf '%-28s %s\n' "${label[$key]}" "${status[$key]}"
+  fi
+done
+printf '\nratios tern / wireguard-go (Debian): 1500 path %s, %s path %s\n' \
+  "$(ratio "${big[tern]:-}" "${big[debian]:-}")" "$middle" \
+  "$(ratio "${small[tern]:-}" "${small[debian]:-}")"
+
+{
+  for key in debian tern; do
+    jq -n --arg key "$key" --arg name "${label[$key]}" --arg status "${status[$key]}" \
+      --arg big "${big[$key]:-}" --arg small "${small[$key]:-}" --arg rec "${recovery[$key]:-}" '
+      def num: if . == "" or . == "none" then null else tonumber end;
+      {key: $key, label: $name, status: $status,
+       tcp_full_path_bits_per_second: ($big | num), tcp_small_path_bits_per_second: ($small | num),
+       recovery_seconds: ($rec | num)}'
+  done
+} | jq -s --arg secs "$secs" --arg middle "$middle" --arg under "$underlay" --arg icmp "$icmp" \
+  --arg limit "$limit" --arg cpus "$(nproc)" --arg kernel "$(uname -r)" '
+  (map({(.key): .}) | add) as $r
+  | def ratio(a; b): if a != null and b != null and b > 0 then a / b else null end;
+  {config: {seconds: ($secs | tonumber), middle_mtu: ($middle | tonumber),
+            underlay: ("ipv" + $under), icmp_ptb: $icmp, recovery_limit: ($limit | tonumber),
+            tunnel_mtu: 1420, cpus: ($cpus | tonumber), kernel: $kernel},
+   results: .,
+   ratios: {small_over_full: {debian: ratio($r.debian.tcp_small_path_bits_per_second; $r.debian.tcp_full_path_bits_per_second),
+                              tern: ratio($r.tern.tcp_small_path_bits_per_second; $r.tern.tcp_full_path_bits_per_second)},
+            tern_over_wireguard_go_debian: {full: ratio($r.tern.tcp_full_path_bits_per_second; $r.debian.tcp_full_path_bits_per_second),
+                                            small: ratio($r.tern.tcp_small_path_bits_per_second; $r.debian.tcp_small_path_bits_per_second)}}}' >&3
