@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# `tern doctor mtu HOST` on a PMTU black hole: the link in front of B carries 1280 bytes and
+# the router drops the ICMP "fragmentation needed" / Packet Too Big it would send about it.
+# Over IPv4 and IPv6 the doctor reports path MTU 1280, "ptb_filtered" with the kernel still
+# at 1500, and the MTU to configure (1220 over IPv4, 1200 over IPv6), exit 1. The healthy
+# twins report no finding, exit 0: the same link with ICMP let through (the kernel learns
+# 1280 from the Packet Too Big), and 1500 bytes everywhere.
+#
+#  +-------------------------+       +---------------------------------+       +-------------------------+
+#  | ns tern-a-PID (doctor)  |       | ns tern-r-PID (router)          |       | ns tern-b-PID (host)    |
+#  |  a0 198.51.100.2/24 ----+-veth--+- r0 198.51.100.1/24             |       |                         |
+#  |     2001:db8:1::2/64    |       |     2001:db8:1::1/64            |       |                         |
+#  |                         |       |  r1 192.0.2.1/24 mtu 1280 ------+-veth--+- b0 192.0.2.2/24        |
+#  |                         |       |     2001:db8:2::1/64            |       |     2001:db8:2::2/64    |
+#  |                         |       |  nft: drop icmp frag-needed,    |       |     mtu 1280            |
+#  |                         |       |       icmpv6 packet-too-big     |       |                         |
+#  +-------------------------+       +---------------------------------+       +-------------------------+
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+netns_init
+need_impl tern
+need_tools jq
+
+step "topology: doctor -> router -> host, 1280-byte link in front of the host"
+ns_create A
+ns_create R
+ns_create B
+veth "$A" a0 198.51.100.2/24 "$R" r0 198.51.100.1/24
+veth "$R" r1 192.0.2.1/24 "$B" b0 192.0.2.2/24
+ip -n "$A" addr add 2001:db8:1::2/64 dev a0 nodad
+ip -n "$R" addr add 2001:db8:1::1/64 dev r0 nodad
+ip -n "$R" addr add 2001:db8:2::1/64 dev r1 nodad
+ip -n "$B" addr add 2001:db8:2::2/64 dev b0 nodad
+router_enable "$R"
+ip netns exec "$R" sysctl -qw net.ipv6.conf.all.forwarding=1
+ip -n "$A" route add 192.0.2.0/24 via 198.51.100.1
+ip -n "$B" route add 198.51.100.0/24 via 192.0.2.1
+ip -n "$A" -6 route add 2001:db8:2::/64 via 2001:db8:1::1
+ip -n "$B" -6 route add 2001:db8:1::/64 via 2001:db8:2::1
+# The router's own ICMP errors leave through its output hook; forwarded ones through forward.
+ip netns exec "$R" nft -f - <<'EOF'
+table inet ptb_filter {
+  chain own {
+    type filter hook output priority 0;
+    icmp type destination-unreachable icmp code frag-needed counter drop
+    icmpv6 type packet-too-big counter drop
+  }
+  chain forwarded {
+    type filter hook forward priority 0;
+    icmp type destination-unreachable icmp code frag-needed counter drop
+    icmpv6 type packet-too-big counter drop
+  }
+}
+EOF
+set_link_mtu() {
+  ip -n "$R" link set r1 mtu "$1"
+  ip -n "$B" link set b0 mtu "$1"
+}
+set_link_mtu 1280
+ping_ok() { ip netns exec "$A" ping -c1 -W1 "$1" >/dev/null 2>&1; }
+wait_until 10 "B answers ping over IPv4" ping_ok 192.0.2.2
+wait_until 10 "B answers ping over IPv6" ping_ok 2001:db8:2::2
+
+OUT=$TERN_WORK/doctor.json
+# doctor WANT_RC TARGET: runs the doctor in A (bounded), checks its exit status, keeps the JSON.
+doctor() {
+  local want=$1 target=$2 rc=0 start=$SECONDS
+  ip netns exec "$A" timeout 30 "$TERN" doctor mtu "$target" --json >"$OUT" \
+    2>"$TERN_WORK/doctor.err" || rc=$?
+  say "tern doctor mtu $target: exit $rc in $((SECONDS - start)) s"
+  if [ "$rc" -ne "$want" ]; then
+    cat "$OUT" "$TERN_WORK/doctor.err" >&2
+    fail "tern doctor mtu $target exited $rc, expected $want"
+  fi
+  jq -e . "$OUT" >/dev/null || fail "the --json output does not parse"
+}
+expect() {  # expect JQ_EXPRESSION WHAT
+  jq -e "$1" "$OUT" >/dev/null || {
+    cat "$OUT" >&2
+    fail "$2"
+  }
+  ok "$2"
+}
+findings() { jq -r '[.findings[].cause] | join(",")' "$OUT"; }
+
+for target in 192.0.2.2 2001:db8:2::2; do
+  case $target in *:*) want_conf=1200 ;; *) want_conf=1220 ;; esac
+  step "black hole, $target: 1280-byte link and its Packet Too Big dropped"
+  doctor 1 "$target"
+  say "findings: $(findings); $(jq -r .findings[0].detail "$OUT")"
+  expect '.underlay.path_mtu == 1280 and .underlay.exact' "path MTU 1280 found by DF probes"
+  expect '.underlay.smallest_lost == 1281 and .underlay.too_big_received == 0' \
+    "1281 bytes lost, no Packet Too Big"
+  expect '.underlay.kernel_pmtu_after == 1500' "the kernel still believes 1500"
+  expect '[.findings[].cause] == ["ptb_filtered"]' "the finding is ptb_filtered"
+  expect ".recommended_mtu == $want_conf" "MTU to configure: $want_conf"
+  expect '.underlay.elapsed_ms < 15000' "bounded time"
+done
+say "packets too big dropped on the router: $(ip netns exec "$R" nft list table inet ptb_filter |
+  grep -o 'packets [0-9]*' | awk '{s += $2} END {print s}')"
+
+step "healthy twin: the same 1280-byte link, ICMP let through"
+ip netns exec "$R" nft delete table inet ptb_filter
+for target in 192.0.2.2 2001:db8:2::2; do
+  case $target in *:*) want_conf=1200 ;; *) want_conf=1220 ;; esac
+  doctor 0 "$target"
+  expect '.underlay.path_mtu == 1280 and .underlay.too_big_received > 0' \
+    "$target: path MTU 1280, Packet Too Big received"
+  expect '.underlay.kernel_pmtu_after == 1280' "$target: the kernel learned 1280"
+  expect '.findings == [] and .healthy' "$target: no finding"
+  expect ".recommended_mtu == $want_conf" "$target: MTU to configure $want_conf"
+done
+
+step "healthy twin: 1500 bytes everywhere"
+set_link_mtu 1500
+ip -n "$A" route flush cache
+ip -n "$A" -6 route flush cache
+for target in 192.0.2.2 2001:db8:2::2; do
+  doctor 0 "$target"
+  expect '.underlay.path_mtu == 1500 and .findings == []' "$target: path MTU 1500, no finding"
+done
+
+step "usage errors exit 2"
+rc=0
+ip netns exec "$A" "$TERN" doctor mtu >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "no target: exit $rc, expected 2"
+rc=0
+ip netns exec "$A" "$TERN" doctor mtu 192.0.2.2 --tries 0 >/dev/null 2>&1 || rc=$?
+[ "$rc" -eq 2 ] || fail "--tries 0: exit $rc, expected 2"
+ok "usage errors exit 2"
+
+printf '\nPASS: doctor_mtu\n'
