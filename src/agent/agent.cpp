@@ -78,6 +78,13 @@ Result<std::unique_ptr<Agent>> Agent::start(const config::InterfaceConfig& confi
   s.device.set_mtu(s.mtu);
   const Instant now = io::monotonic_now();
   s.device.set_wall_clock(io::wall_now(), now);
+  if (config.path_mtu_discovery) {
+    // Probes test the path itself: DF set, never fragmented here, and the kernel's cached
+    // PMTU (learned from ICMP that may never come) not applied. A datagram larger than the
+    // interface MTU fails with EMSGSIZE and is counted as send_failed.
+    if (auto st = s.udp.set_dont_fragment(true); !st) return fail(st.error().message);
+  }
+  s.device.set_path_mtu_discovery(config.path_mtu_discovery, now);
   init_datapath(s);
 
   // From here on, a failure closes the TUN, which removes the interface with its

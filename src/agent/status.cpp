@@ -36,6 +36,51 @@ TrafficCounters traffic_from_json(const nlohmann::json& j) {
           j.at("rx_packets").get<uint64_t>(), j.at("tx_packets").get<uint64_t>()};
 }
 
+void mtu_to_json(nlohmann::json& j, const PeerMtuStatus& m) {
+  if (!m.known) return;
+  j["path_mtu"] = m.path_mtu ? nlohmann::json(*m.path_mtu) : nlohmann::json();
+  j["overlay_mtu"] = m.overlay_mtu;
+  j["pmtud_state"] = m.pmtud_state;
+  j["peer_runs_tern"] = m.peer_runs_tern ? nlohmann::json(*m.peer_runs_tern) : nlohmann::json();
+  j["announced_mtu"] = m.announced_mtu;
+  j["probes"] = {{"pings_sent", m.pings_sent}, {"pongs_received", m.pongs_received}};
+  j["ptb_sent"] = m.ptb_sent;
+  j["fragments_made"] = m.fragments_made;
+  j["mss_clamped"] = m.mss_clamped;
+}
+
+// Tolerates an agent that reports none of it (older than issue 4).
+PeerMtuStatus mtu_from_json(const nlohmann::json& j) {
+  PeerMtuStatus m;
+  if (!j.contains("overlay_mtu")) return m;
+  m.known = true;
+  if (j.contains("path_mtu") && j.at("path_mtu").is_number()) {
+    m.path_mtu = j.at("path_mtu").get<uint32_t>();
+  }
+  m.overlay_mtu = j.at("overlay_mtu").get<uint32_t>();
+  m.pmtud_state = j.value("pmtud_state", std::string());
+  if (j.contains("peer_runs_tern") && j.at("peer_runs_tern").is_boolean()) {
+    m.peer_runs_tern = j.at("peer_runs_tern").get<bool>();
+  }
+  m.announced_mtu = j.value("announced_mtu", 0u);
+  if (j.contains("probes")) {
+    m.pings_sent = j.at("probes").value("pings_sent", uint64_t{0});
+    m.pongs_received = j.at("probes").value("pongs_received", uint64_t{0});
+  }
+  m.ptb_sent = j.value("ptb_sent", uint64_t{0});
+  m.fragments_made = j.value("fragments_made", uint64_t{0});
+  m.mss_clamped = j.value("mss_clamped", uint64_t{0});
+  return m;
+}
+
+std::string mtu_human(const PeerMtuStatus& m) {
+  std::string path = m.path_mtu ? std::to_string(*m.path_mtu) : std::string("unknown");
+  std::string peer = !m.peer_runs_tern   ? "probing"
+                     : *m.peer_runs_tern ? "peer runs tern"
+                                         : "peer answers no probes (stock WireGuard?)";
+  return fmt::format("path {} ({}, {}), overlay {}", path, m.pmtud_state, peer, m.overlay_mtu);
+}
+
 std::string bytes_human(uint64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(b);
@@ -93,6 +138,7 @@ nlohmann::json to_json(const InterfaceStatus& s) {
       pj["allowed_ips"].push_back(a.to_string());
     pj["drops"] = drops_json(p.drops);
     pj["drops_total"] = p.drops.total();
+    mtu_to_json(pj, p.mtu);
     j["peers"].push_back(pj);
   }
   return j;
@@ -121,6 +167,7 @@ InterfaceStatus status_from_json(const nlohmann::json& j) {
       if (auto prefix = IpPrefix::parse(a.get<std::string>())) p.allowed_ips.push_back(*prefix);
     }
     p.drops = drops_from_json(pj.at("drops"));
+    p.mtu = mtu_from_json(pj);
     s.peers.push_back(std::move(p));
   }
   return s;
@@ -150,6 +197,11 @@ std::string format_status(const InterfaceStatus& s, WallTime now) {
                        bytes_human(p.traffic.tx_bytes), p.traffic.tx_packets);
     if (p.persistent_keepalive) {
       out += fmt::format("  keepalive:      every {} s\n", p.persistent_keepalive);
+    }
+    if (p.mtu.known) {
+      out += fmt::format("  mtu:            {}\n", mtu_human(p.mtu));
+      out += fmt::format("  too big:        ptb_sent {}, fragments_made {}, mss_clamped {}\n",
+                         p.mtu.ptb_sent, p.mtu.fragments_made, p.mtu.mss_clamped);
     }
     out += fmt::format("  dropped:        {} ({})\n", p.drops.total(), drops_human(p.drops));
   }

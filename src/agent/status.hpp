@@ -22,6 +22,22 @@ struct TrafficCounters {
   uint64_t tx_packets = 0;
 };
 
+// Path MTU of one peer (issue 4; docs/path-probes.md). An agent too old to report it
+// leaves `known` false.
+struct PeerMtuStatus {
+  bool known = false;
+  std::optional<uint32_t> path_mtu;    // found by probes; none until the peer answered one
+  uint32_t overlay_mtu = 0;            // the largest inner packet sent to the peer as one
+  std::string pmtud_state;             // disabled, base, searching, search_complete, error
+  std::optional<bool> peer_runs_tern;  // answered probes: yes; a round unanswered: no
+  uint32_t announced_mtu = 0;          // the MTU the peer announced; 0 = none yet
+  uint64_t pings_sent = 0;
+  uint64_t pongs_received = 0;
+  uint64_t ptb_sent = 0;        // ICMP too-big written back into the TUN
+  uint64_t fragments_made = 0;  // IPv4 fragments made of packets without DF
+  uint64_t mss_clamped = 0;     // TCP SYNs and SYN-ACKs whose MSS was lowered
+};
+
 struct PeerStatus {
   std::string public_key;  // base64
   std::optional<Endpoint> endpoint;
@@ -30,6 +46,7 @@ struct PeerStatus {
   uint16_t persistent_keepalive = 0;
   std::vector<IpPrefix> allowed_ips;
   DropCounters drops;
+  PeerMtuStatus mtu;
 };
 
 struct InterfaceStatus {

@@ -134,6 +134,19 @@ InterfaceStatus collect_status(Agent::State& s) {
     p.persistent_keepalive = info->persistent_keepalive;
     p.allowed_ips = info->allowed_ips;
     p.drops = info->drops;
+    p.mtu.known = true;
+    if (info->path_mtu) p.mtu.path_mtu = static_cast<uint32_t>(*info->path_mtu);
+    p.mtu.overlay_mtu = static_cast<uint32_t>(info->overlay_mtu);
+    p.mtu.pmtud_state = std::string(core::pmtud_state_name(info->pmtud_state));
+    if (info->probe_support != core::ProbeSupport::kUnknown) {
+      p.mtu.peer_runs_tern = info->probe_support == core::ProbeSupport::kTern;
+    }
+    p.mtu.announced_mtu = info->announced_mtu;
+    p.mtu.pings_sent = info->probes.pings_sent;
+    p.mtu.pongs_received = info->probes.pongs_received;
+    p.mtu.ptb_sent = info->boundary.ptb_sent;
+    p.mtu.fragments_made = info->boundary.fragments_made;
+    p.mtu.mss_clamped = info->boundary.mss_clamped;
     st.peers.push_back(std::move(p));
   }
   return st;
