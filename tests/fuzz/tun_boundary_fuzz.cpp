@@ -2,13 +2,15 @@
 // MTU: ICMP Packet Too Big, TCP MSS clamping and IPv4 fragmentation. The first two input
 // bytes choose the MTU; the rest is the packet. Every ICMP built must carry valid checksums
 // and fit its limit; a clamped segment whose checksum was valid must stay valid; fragments
-// must fit the MTU and carry the original payload in order.
+// must fit the MTU and carry the original payload in order. The same input then goes through
+// core::TunBoundary both ways, whose verdicts must agree with those functions.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "core/tun_boundary.hpp"
 #include "wire/icmp_too_big.hpp"
 #include "wire/ip_upper_layer.hpp"
 #include "wire/ipv4_fragment.hpp"
@@ -110,5 +112,35 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     require(placed == u->total_length - ihl);
   }
+
+  // The boundary object: one per process, as the device keeps one, so the limiter runs out.
+  static core::TunBoundary boundary;
+  static int64_t clock_ns = 0;
+  clock_ns += 1'000'000;
+  std::vector<uint8_t> through = packet;
+  const auto v = boundary.outbound(through, mtu, instant_from_ns(clock_ns), icmp);
+  using Action = core::BoundaryVerdict::Action;
+  switch (v.action) {
+    case Action::kForward:
+      require(!u || u->total_length <= mtu);
+      require(v.mss_clamped || through == packet);
+      break;
+    case Action::kFragment:
+      require(count == v.fragment_count);
+      if (v.mss_clamped) break;  // the wire call above cut the unclamped packet
+      for (size_t i = 0, at = 0; i < count; at += sizes[i], ++i) {
+        const Bytes f = boundary.fragment(i);
+        require(f.size() == sizes[i] && std::memcmp(f.data(), out.data() + at, f.size()) == 0);
+      }
+      break;
+    case Action::kReply:
+      require(v.reply_length > 0 && v.reply_length <= sizeof icmp);
+      break;
+    case Action::kDrop:
+      require(v.drop != core::BoundaryDrop::kNone);
+      break;
+  }
+  std::vector<uint8_t> back = packet;
+  if (!boundary.inbound(back, mtu)) require(back == packet);
   return 0;
 }
