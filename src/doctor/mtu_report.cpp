@@ -88,6 +88,7 @@ nlohmann::json to_json(const DfPingResult& r) {
 
 nlohmann::json to_json(const MtuReport& report) {
   nlohmann::json j;
+  j["version"] = 1;
   j["target"] = report.target;
   j["mode"] = report.peer ? "peer" : "host";
   if (report.peer) {
