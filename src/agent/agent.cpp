@@ -85,6 +85,7 @@ Result<std::unique_ptr<Agent>> Agent::start(const config::InterfaceConfig& confi
     if (auto st = s.udp.set_dont_fragment(true); !st) return fail(st.error().message);
   }
   s.device.set_path_mtu_discovery(config.path_mtu_discovery, now);
+  s.device.set_mss_clamp(config.mss_clamp);
   init_datapath(s);
 
   // From here on, a failure closes the TUN, which removes the interface with its

@@ -5,7 +5,11 @@
 //   UDP:  recvmmsg (UDP GRO: trains of datagrams) -> Device::receive_datagram (decrypt in
 //         place) -> packets of one TCP (or UDP) flow coalesced (wire/gro) -> one TUN write
 //         a train
-//   both: Device::poll_transmit (handshakes, keepalives, staged packets) -> SendBatch
+//   both: Device::poll_transmit (handshakes, keepalives, staged packets, path probes, IPv4
+//         fragments of packets over a peer's MTU) -> SendBatch; Device::poll_tun_write (Packet
+//         Too Big for local senders) -> TUN
+// Sizes are checked per packet in send_packet, after a TSO frame was cut: a segment over its
+// peer's MTU meets the TUN boundary like any other packet.
 // Without offloads (an old kernel) the same flow runs a packet at a time at either end.
 #include "agent/datapath.hpp"
 
@@ -237,6 +241,11 @@ void init_datapath(Agent::State& s) {
 }
 
 void flush_transmits(Agent::State& s, Instant now) {
+  // Packet Too Big for local senders whose packets exceeded a peer's MTU.
+  while (auto w = s.device.poll_tun_write()) {
+    auto written = s.tun.write(*w);
+    if (!written || *written == 0) s.device.count_drop(DropReason::kTunWriteFailed);
+  }
   while (auto t = s.device.poll_transmit(now)) {
     if (s.send.full() || s.ctrl_used == s.send.capacity()) send_batch(s);
     if (t->data.size() > s.slot_size) {

@@ -32,7 +32,8 @@ enum class DropReason : uint8_t {
   kTunWriteFailed,     // writing to the TUN device failed
   kIntegrityFailed,    // a STUN response whose MESSAGE-INTEGRITY is wrong or missing
   kRelayDenied,        // the TURN relay cannot carry it: no allocation, or the peer was refused
-  kRateLimited,        // a message beyond its per-peer rate (path probe pings answered per second)
+  kRateLimited,        // beyond its rate: path probe pings per peer, PTBs written to the TUN
+  kMtuExceeded,        // larger than the peer's MTU and neither a PTB nor fragments could be made
   kCount,
 };
 
@@ -84,6 +85,8 @@ constexpr std::string_view drop_reason_name(DropReason r) {
       return "relay_denied";
     case DropReason::kRateLimited:
       return "rate_limited";
+    case DropReason::kMtuExceeded:
+      return "mtu_exceeded";
     case DropReason::kCount:
       break;
   }

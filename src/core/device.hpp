@@ -36,6 +36,7 @@
 #include "core/device_event.hpp"
 #include "core/outstanding_probes.hpp"
 #include "core/peer.hpp"
+#include "core/tun_boundary.hpp"
 #include "crypto/key.hpp"
 #include "noise/cookie.hpp"
 #include "noise/identity.hpp"
@@ -48,7 +49,9 @@ inline constexpr size_t kSendHeadroom = wire::kTransportHeaderSize;
 inline constexpr size_t kSendTailroom = 15 + wire::kAuthTagSize;  // padding + tag
 
 struct SendResult {
-  enum class Kind : uint8_t { kSend, kQueued, kDropped };
+  // kQueued: waits for a handshake, or (IPv4 fragments) leaves through poll_transmit().
+  // kTooBig: larger than the peer's MTU; a PTB for the sender waits in poll_tun_write().
+  enum class Kind : uint8_t { kSend, kQueued, kDropped, kTooBig };
   Kind kind = Kind::kDropped;
   Endpoint to;          // kSend
   size_t length = 0;    // kSend: the message is buffer[0..length)
@@ -109,6 +112,8 @@ class Device {
   // outer interface's MTU); the search stops below mtu + overhead anyway.
   void set_path_mtu_discovery(bool on, Instant now);
   void set_max_path_mtu(size_t mtu) { max_path_mtu_ = mtu; }
+  // TCP SYN / SYN-ACK MSS clamped to the peer's overlay MTU both ways (MssClamp; on).
+  void set_mss_clamp(bool on) { mss_clamp_ = on; }
   // The largest inner packet that goes to this peer as one (mtu() when unknown).
   size_t overlay_mtu(PeerId id) const;
   // Tests and operators can force cookie (mac2) checks; otherwise load decides.
@@ -139,6 +144,9 @@ class Device {
 
   // ---- Control messages and timers ----
   std::optional<Transmit> poll_transmit(Instant now);
+  // An IP packet to write into the TUN (an ICMP Packet Too Big for a local sender); valid
+  // until the next call into the device.
+  std::optional<Bytes> poll_tun_write();
   std::optional<Instant> poll_timeout() const;
   void handle_timeout(Instant now);
   // The oldest event not yet taken; at most kMaxEvents are kept, the oldest go first.
@@ -196,6 +204,14 @@ class Device {
   void handshake_completed(Peer& p, Instant now);
   void on_timer(Peer& p, TimerAction action, Instant now);
 
+  // The TUN boundary (device_boundary.cpp): packets over the peer's MTU, MSS clamping.
+  // nullopt: send the packet as usual.
+  std::optional<SendResult> at_boundary(Peer& p, MutableBytes buffer, size_t length, size_t limit,
+                                        Instant now);
+  SendResult send_fragments(Peer& p, size_t count, Instant now);
+  void clamp_inbound(Peer& p, MutableBytes packet);
+  std::optional<Transmit> next_fragment();
+
   // Path probes and the PMTU search (device_probes.cpp).
   void derive_probe_keys(Peer& p);
   void forget_probe_hint(const Peer& p);
@@ -218,7 +234,22 @@ class Device {
   size_t mtu_ = 1420;
   int64_t wall_offset_ns_ = 0;
   bool pmtud_enabled_ = false;
+  bool mss_clamp_ = true;
   size_t max_path_mtu_ = 1500;
+
+  struct FragmentOut {
+    Endpoint to;
+    size_t offset = 0;
+    size_t length = 0;
+  };
+  TunBoundary boundary_;
+  std::vector<uint8_t> fragment_out_;  // encrypted fragments until poll_transmit takes them
+  size_t fragment_used_ = 0;
+  std::deque<FragmentOut> fragments_;
+  std::vector<uint8_t> ptb_ring_;  // PTBs until poll_tun_write takes them
+  std::array<size_t, 16> ptb_lengths_{};
+  size_t ptb_head_ = 0;
+  size_t ptb_count_ = 0;
 
   std::unordered_map<PeerId, std::unique_ptr<Peer>> peers_;
   std::unordered_map<uint32_t, PeerId> indices_;  // our receiver indices -> peer

@@ -118,6 +118,7 @@ ReceiveResult Device::receive_transport(const Endpoint& from, MutableBytes datag
     return dropped(DropReason::kSourceNotAllowed);
   }
   p->timers.data_received(now);
+  clamp_inbound(*p, plaintext.first(info->total_length));
   ReceiveResult r;
   r.kind = ReceiveResult::Kind::kDeliver;
   r.packet = plaintext.first(info->total_length);

@@ -36,6 +36,9 @@ SendResult Device::send_packet(MutableBytes buffer, size_t length, Instant now) 
     r.reason = DropReason::kNoEndpoint;
     return r;
   }
+  // Over the peer's MTU, or a TCP SYN: the TUN boundary decides (device_boundary.cpp).
+  const size_t limit = p->path.overlay_mtu ? p->path.overlay_mtu : mtu_;
+  if (auto handled = at_boundary(*p, buffer, length, limit, now)) return *handled;
   Keypair* kp = p->current.get();
   if (kp && kp->can_send(now)) {
     r.kind = SendResult::Kind::kSend;
@@ -50,7 +53,9 @@ SendResult Device::send_packet(MutableBytes buffer, size_t length, Instant now) 
 }
 
 size_t Device::encrypt_for(Peer& p, Keypair& kp, MutableBytes buffer, size_t length, Instant now) {
-  const size_t padded = noise::padded_length(length, mtu_);
+  // Padding never takes a packet past the peer's MTU: the path may carry exactly that.
+  const size_t padded =
+      noise::padded_length(length, p.path.overlay_mtu ? p.path.overlay_mtu : mtu_);
   std::memset(buffer.data() + kSendHeadroom + length, 0, padded - length);
   const uint64_t counter = kp.send_counter++;
   const size_t n = noise::encrypt_transport(kp.keys.send_key, kp.keys.remote_index, counter,
@@ -153,6 +158,7 @@ std::optional<Transmit> Device::poll_transmit(Instant now) {
     const size_t n = encrypt_for(*p, *p->current, scratch_, packet.size(), now);
     return Transmit{*p->endpoint, Bytes(scratch_.data(), n)};
   }
+  if (auto f = next_fragment()) return f;
   return next_probe(now);
 }
 

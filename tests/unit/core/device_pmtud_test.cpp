@@ -38,6 +38,7 @@ struct Side {
   Endpoint address;
   std::vector<DeviceEvent> events;
   size_t delivered = 0;
+  std::vector<std::vector<uint8_t>> packets;  // the last inner packets delivered
 };
 
 struct Datagram {
@@ -64,10 +65,13 @@ class Link {
 
   size_t headers() const { return b_.address.address.is_v6() ? 48 : 28; }
 
-  void send(Side& s, size_t total) {
+  SendResult send(Side& s, size_t total) {
     const char* src = &s == &a_ ? "10.0.0.1" : "10.0.0.2";
     const char* dst = &s == &a_ ? "10.0.0.2" : "10.0.0.1";
-    auto packet = ipv4_packet(src, dst, total);
+    return send_packet(s, ipv4_packet(src, dst, total));
+  }
+
+  SendResult send_packet(Side& s, const std::vector<uint8_t>& packet) {
     std::vector<uint8_t> buf(kSendHeadroom + packet.size() + kSendTailroom);
     std::memcpy(buf.data() + kSendHeadroom, packet.data(), packet.size());
     auto r = s.device.send_packet(buf, packet.size(), now_);
@@ -75,6 +79,7 @@ class Link {
       put({s.address, r.to, std::vector<uint8_t>(buf.begin(), buf.begin() + r.length)});
     }
     collect(s);
+    return r;
   }
 
   void put(Datagram d) {
@@ -100,7 +105,10 @@ class Link {
       Side* dst = d.to == a_.address ? &a_ : d.to == b_.address ? &b_ : nullptr;
       if (!dst) continue;
       auto r = dst->device.receive_datagram(d.from, d.bytes, now_);
-      if (r.kind == ReceiveResult::Kind::kDeliver) ++dst->delivered;
+      if (r.kind == ReceiveResult::Kind::kDeliver) {
+        ++dst->delivered;
+        if (dst->packets.size() < 64) dst->packets.emplace_back(r.packet.begin(), r.packet.end());
+      }
       collect(*dst);
     }
   }
