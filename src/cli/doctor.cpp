@@ -9,6 +9,7 @@ void add_doctor_command(CLI::App& app) {
       "doctor", "Check the things tern depends on and say what is wrong, with the fix");
   doctor->require_subcommand(1);
   add_doctor_relay(*doctor);
+  add_doctor_nat(*doctor);
   add_doctor_mtu(*doctor);
 }
 
