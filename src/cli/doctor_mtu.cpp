@@ -3,6 +3,7 @@
 // configure (docs/doctor-mtu.md). A tern peer (public key, or an address in its allowed IPs)
 // is measured twice: to its endpoint and through the tunnel. Exit status: 0 nothing wrong,
 // 1 a finding (or nothing could be measured), 2 a usage error.
+#include <net/if.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -96,6 +97,8 @@ std::optional<doctor::MtuPeer> find_peer(const std::string& target,
   std::optional<doctor::MtuPeer> best;
   int best_length = -1;
   for (const auto& name : names) {
+    // A socket whose interface is not here belongs to another network namespace.
+    if (::if_nametoindex(name.c_str()) == 0) continue;
     auto status = agent::query_status(std::string(kSocketDir) + "/" + name + ".sock");
     if (!status) continue;  // not a tern interface, or not running
     for (const auto& p : status->peers) {

@@ -4,7 +4,9 @@
 # Over IPv4 and IPv6 the doctor reports path MTU 1280, "ptb_filtered" with the kernel still
 # at 1500, and the MTU to configure (1220 over IPv4, 1200 over IPv6), exit 1. The healthy
 # twins report no finding, exit 0: the same link with ICMP let through (the kernel learns
-# 1280 from the Packet Too Big), and 1500 bytes everywhere.
+# 1280 from the Packet Too Big), and 1500 bytes everywhere. Then `tern doctor mtu PEER` with
+# tern in A and B: found by overlay address and by key, measured to the endpoint and through
+# the tunnel (1420 bytes cross it), no finding.
 #
 #  +-------------------------+       +---------------------------------+       +-------------------------+
 #  | ns tern-a-PID (doctor)  |       | ns tern-r-PID (router)          |       | ns tern-b-PID (host)    |
@@ -20,7 +22,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 netns_init
 need_impl tern
-need_tools jq
+need_tools jq wg
 
 step "topology: doctor -> router -> host, 1280-byte link in front of the host"
 ns_create A
@@ -120,6 +122,34 @@ for target in 192.0.2.2 2001:db8:2::2; do
   doctor 0 "$target"
   expect '.underlay.path_mtu == 1500 and .findings == []' "$target: path MTU 1500, no finding"
 done
+
+step "peer mode: tern in A and B, tunnel MTU 1420 over the 1500-byte path"
+read -r ka_priv ka_pub < <(keypair)
+read -r kb_priv kb_pub < <(keypair)
+ia=$(iface_name ta)
+ib=$(iface_name tb)
+conf_interface "$TERN_WORK/$ia.conf" "$ka_priv" 51820 "10.77.0.1/24" 1420
+conf_peer "$TERN_WORK/$ia.conf" "$kb_pub" "10.77.0.2/32" 192.0.2.2:51820
+conf_interface "$TERN_WORK/$ib.conf" "$kb_priv" 51820 "10.77.0.2/24" 1420
+conf_peer "$TERN_WORK/$ib.conf" "$ka_pub" "10.77.0.1/32" 198.51.100.2:51820
+peer_up "$A" "$ia" "$TERN_WORK/$ia.conf" tern
+peer_up "$B" "$ib" "$TERN_WORK/$ib.conf" tern
+ping_check "$A" 10.77.0.2 3 1
+for target in 10.77.0.2 "$kb_pub"; do
+  doctor 0 "$target"
+  expect '.mode == "peer" and .peer.interface == "'"$ia"'" and .peer.public_key == "'"$kb_pub"'"' \
+    "$target: found the peer on $ia"
+  expect '.overlay.path_mtu == 1420 and .overlay.interface == "'"$ia"'"' \
+    "$target: 1420 bytes cross the tunnel (its MTU)"
+  expect '.underlay.target == "192.0.2.2" and .underlay.path_mtu == 1500' \
+    "$target: the endpoint's path carries 1500"
+  expect '.findings == [] and .recommended_mtu == 1440' "$target: no finding, configure 1440"
+done
+read -r _ stranger_pub < <(keypair)
+rc=0
+ip netns exec "$A" timeout 30 "$TERN" doctor mtu "$stranger_pub" --json >"$OUT" 2>/dev/null || rc=$?
+[ "$rc" -eq 1 ] || fail "an unknown peer key: exit $rc, expected 1"
+expect '[.findings[].cause] == ["peer_not_found"]' "an unknown key is peer_not_found"
 
 step "usage errors exit 2"
 rc=0
