@@ -172,7 +172,10 @@ class Runner {
     }
     const ssize_t n = ::sendto(socket_.fd.get(), buf_.data(), len, 0,
                                reinterpret_cast<const sockaddr*>(&dest_), dest_len_);
-    if (n < 0) search.on_send_failed(p.seq, errno == EMSGSIZE, now);
+    if (n >= 0) return;
+    const int err = errno;
+    if (err != EMSGSIZE && result_.send_error.empty()) result_.send_error = io::errno_text(err);
+    search.on_send_failed(p.seq, err == EMSGSIZE, now);
   }
 
   void drop(IcmpDrop d) { result_.drops[static_cast<size_t>(d)]++; }

@@ -49,6 +49,7 @@ struct DfPingResult {
   std::optional<uint32_t> kernel_pmtu_after;
   size_t min_size = 0;
   size_t max_size = 0;
+  std::string send_error;  // the first send that failed other than with EMSGSIZE
   std::array<uint64_t, kIcmpDropCount> drops{};  // received datagrams not used, by reason
 };
 

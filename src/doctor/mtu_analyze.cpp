@@ -29,15 +29,18 @@ void judge_path(MtuReport& report, const DfPingResult& r, const std::string& wha
   const auto& s = r.search;
   const std::string target = r.target.to_string();
   if (!s.reachable()) {
-    const std::string detail =
+    std::string detail =
         fmt::format("{} ({}) answered none of {} ICMP echo requests ({} to {} bytes)", what, target,
                     s.probes_sent, s.sizes.empty() ? 0 : s.sizes.front().size, r.max_size);
+    if (!r.send_error.empty()) detail += "; sending them failed: " + r.send_error;
     if (echo_optional) {
       report.notes.push_back(detail + ": its path MTU cannot be measured from here");
     } else {
       report.findings.push_back(
           {MtuCause::kNoEchoReply, detail,
-           "allow ICMP echo to " + target + ", or name a host on the same path that answers"});
+           r.send_error.empty()
+               ? "allow ICMP echo to " + target + ", or name a host on the same path that answers"
+               : "check the route to " + target + " (ip route get " + target + ")"});
     }
     return;
   }

@@ -24,6 +24,7 @@ std::string path_lines(const DfPingResult& r, const std::string& title) {
   out += "\n";
   if (!s.reachable()) {
     out += fmt::format("  no echo reply ({} probes)\n", s.probes_sent);
+    if (!r.send_error.empty()) out += "  send failed:     " + r.send_error + "\n";
   } else if (s.largest_answered) {
     out += fmt::format("  path MTU:        {}{}\n", *s.largest_answered,
                        s.exact ? "" : (s.out_of_time ? " (at least; out of time)" : " (at least)"));
@@ -65,6 +66,7 @@ nlohmann::json to_json(const DfPingResult& r) {
   j["too_big_mtu"] = opt(s.too_big_mtu);
   j["other_icmp_errors"] = s.other_errors;
   j["local_limit"] = opt(s.local_limit);
+  j["send_error"] = r.send_error.empty() ? nlohmann::json() : nlohmann::json(r.send_error);
   j["kernel_pmtu_before"] = opt(r.kernel_pmtu_before);
   j["kernel_pmtu_after"] = opt(r.kernel_pmtu_after);
   j["probes_sent"] = s.probes_sent;
