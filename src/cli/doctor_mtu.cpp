@@ -10,7 +10,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -46,34 +45,13 @@ bool looks_like_key(const std::string& s) {
              std::string::npos;
 }
 
-// The agent's path and overlay MTU, when this build's status carries them (they came later
-// than the status itself: older agents do not report them).
-template <class T>
-std::optional<uint64_t> mtu_value(const T& v) {
-  if constexpr (requires { v.has_value(); }) {
-    if (!v.has_value()) return std::nullopt;
-    return mtu_value(*v);
-  } else if constexpr (std::is_integral_v<T>) {
-    if (v <= 0) return std::nullopt;
-    return static_cast<uint64_t>(v);
-  } else {
-    return std::nullopt;
-  }
-}
-
-template <class P>
-void agent_mtu_fields(const P& p, doctor::MtuPeer& out) {
-  if constexpr (requires { p.path_mtu; }) {
-    out.agent_reports_mtu = true;
-    out.agent_path_mtu = mtu_value(p.path_mtu);
-  }
-  if constexpr (requires { p.overlay_mtu; }) {
-    out.agent_reports_mtu = true;
-    out.agent_overlay_mtu = mtu_value(p.overlay_mtu);
-  }
-  if constexpr (requires { std::string(p.pmtud_state); }) {
-    out.agent_pmtud_state = std::string(p.pmtud_state);
-  }
+// The agent's own view of the peer's MTU (issue 4 §5); an older agent leaves it unknown.
+void agent_mtu_fields(const agent::PeerStatus& p, doctor::MtuPeer& out) {
+  if (!p.mtu.known) return;
+  out.agent_reports_mtu = true;
+  if (p.mtu.path_mtu) out.agent_path_mtu = *p.mtu.path_mtu;
+  if (p.mtu.overlay_mtu) out.agent_overlay_mtu = p.mtu.overlay_mtu;
+  out.agent_pmtud_state = p.mtu.pmtud_state;
 }
 
 std::optional<IpAddress> single_address(const std::vector<IpPrefix>& allowed) {

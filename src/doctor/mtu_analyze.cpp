@@ -163,6 +163,15 @@ void analyze(MtuReport& report) {
                report.peer.has_value());
   }
   if (report.overlay && report.peer) judge_overlay(report, *report.overlay, *report.peer);
+  if (report.peer && report.peer->agent_path_mtu && report.underlay) {
+    const auto measured = measured_mtu(*report.underlay);
+    if (measured && *measured < *report.peer->agent_path_mtu) {
+      report.notes.push_back(fmt::format(
+          "the agent's own probes (UDP, to the peer's tern) found path MTU {}, DF pings (ICMP, "
+          "to the endpoint's host) found {}: a NAT or firewall may treat the two differently",
+          *report.peer->agent_path_mtu, *measured));
+    }
+  }
   if (report.peer && !report.peer->agent_reports_mtu) {
     report.notes.push_back(
         "the agent does not report path and overlay MTU (it is older than this tern): "

@@ -144,6 +144,8 @@ for target in 10.77.0.2 "$kb_pub"; do
   expect '.underlay.target == "192.0.2.2" and .underlay.path_mtu == 1500' \
     "$target: the endpoint's path carries 1500"
   expect '.findings == [] and .recommended_mtu == 1440' "$target: no finding, configure 1440"
+  expect '.peer.agent_reports_mtu and .peer.agent_overlay_mtu > 0' \
+    "$target: the agent's view: path MTU $(jq .peer.agent_path_mtu "$OUT"), overlay MTU $(jq .peer.agent_overlay_mtu "$OUT")"
 done
 read -r _ stranger_pub < <(keypair)
 rc=0

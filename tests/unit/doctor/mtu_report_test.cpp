@@ -109,6 +109,29 @@ TEST(MtuReport, BlackHoleInsideTheTunnel) {
   EXPECT_EQ(causes(r), std::vector<std::string>{"overlay_unreachable"});
 }
 
+TEST(MtuReport, AgentViewAboveTheMeasuredPathIsNoted) {
+  MtuReport r;
+  r.target = "10.9.0.2";
+  r.peer = MtuPeer{};
+  r.peer->interface_name = "tern0";
+  r.peer->interface_mtu = 1420;
+  r.peer->agent_reports_mtu = true;
+  r.peer->agent_path_mtu = 1480;  // still searching upward: conservative, not worth a word
+  r.underlay = path("192.0.2.2", 1500, 1500, 0, 1500);
+  r.overlay = path("10.9.0.2", 1420, 1420, 0, 1420);
+  analyze(r);
+  EXPECT_TRUE(r.notes.empty());
+  r.peer->agent_path_mtu = 1500;
+  r.underlay = path("192.0.2.2", 1280, 1500, 2, 1280);
+  analyze(r);
+  ASSERT_EQ(r.notes.size(), 2u);  // the Packet Too Big seen, and the agent's larger view
+  EXPECT_NE(r.notes[1].find("found path MTU 1500"), std::string::npos) << r.notes[1];
+  r.peer->agent_reports_mtu = false;
+  r.peer->agent_path_mtu.reset();
+  analyze(r);
+  EXPECT_NE(r.notes.back().find("older"), std::string::npos);
+}
+
 TEST(MtuReport, Ipv6PathBelowItsMinimum) {
   MtuReport r;
   r.target = "2001:db8::2";
