@@ -8,9 +8,11 @@ packages=(
   g++ cmake ninja-build pkg-config clang-14 libclang-rt-14-dev clang-format
   libssl-dev libsodium-dev libmnl-dev libexpected-dev libfmt-dev nlohmann-json3-dev
   libcli11-dev libgtest-dev libgmock-dev
+  libsqlite3-dev  # tern control's store
   # test peers and network tools
   wireguard-go wireguard-tools iperf3 nftables iproute2 iputils-ping iputils-tracepath
   netcat-openbsd tcpdump procps kmod jq coturn
+  curl  # the control server's netns test calls its API as agents do
 )
 
 missing=()

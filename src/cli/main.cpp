@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/control.hpp"
 #include "cli/doctor.hpp"
 #include "cli/relay.hpp"
 
@@ -53,6 +54,7 @@ int run(int argc, char** argv) {
 
   add_relay_command(app);
   add_doctor_command(app);
+  add_control_command(app);
 
   try {
     app.parse(argc, argv);

@@ -86,8 +86,8 @@ Result<RegisterRequest> parse_register_request(std::string_view body) {
       if (!e.is_string()) return fail("\"endpoints\" must be an array of \"ADDR:PORT\" strings");
       auto ep = Endpoint::parse(e.get_ref<const std::string&>());
       if (!ep || ep->port == 0) {
-        return fail("\"endpoints\": not an ADDR:PORT with a nonzero port: \"" +
-                    e.get_ref<const std::string&>().substr(0, 64) + "\"");
+        return fail("\"endpoints\"[" + std::to_string(r.hello.endpoints.size()) +
+                    "] is not a numeric ADDR:PORT with a nonzero port");
       }
       r.hello.endpoints.push_back(*ep);
     }
