@@ -25,8 +25,10 @@ struct DoctorRelayArgs {
   std::string user;
   std::string password;
   std::string secret;
+  std::string ca_file;
   std::string duration = "10s";
   std::string rate = "50/s";
+  std::string largest_search = "8s";
   size_t size = 1200;
   bool json = false;
 };
@@ -55,11 +57,20 @@ int run_doctor_relay(const DoctorRelayArgs& a, const std::vector<std::string>& e
   auto rate = parse_rate(a.rate);
   if (!rate) return usage_error("--rate '" + a.rate + "' is not like 50/s (1 to 10000)");
   options.rate = *rate;
+  if (a.largest_search == "0") {
+    options.largest_search_budget = Duration::zero();
+  } else {
+    auto budget = parse_duration(a.largest_search);
+    if (!budget)
+      return usage_error("--largest-search '" + a.largest_search + "' is not like 8s or 0");
+    options.largest_search_budget = *budget;
+  }
   if (a.size < doctor::kProbeHeaderSize || a.size > 65000) {
     return usage_error(
         fmt::format("--size {} is outside {}..65000", a.size, doctor::kProbeHeaderSize));
   }
   options.size = a.size;
+  options.ca_file = a.ca_file;
   std::vector<doctor::TurnUrl> urls;
   for (const auto& text : a.urls) {
     auto url = doctor::parse_turn_url(text);
@@ -89,20 +100,27 @@ void add_doctor_relay(CLI::App& doctor) {
   auto args = std::make_shared<DoctorRelayArgs>();
   auto* relay = doctor.add_subcommand(
       "relay",
-      "Check TURN/STUN servers over UDP: reachability, the mapped address, authentication, "
-      "allocation, a relayed round trip to itself (RTT, jitter, loss), the largest packet and "
+      "Check TURN/STUN servers over UDP, TCP or TLS: reachability, the mapped address, the TLS "
+      "certificate, authentication, allocation, a relayed round trip to itself (RTT, jitter, "
+      "loss), the largest packet and "
       "the lifetimes. Exit 0 when every URL passes, 1 otherwise, 2 for usage errors.");
   relay->allow_extras();
-  relay->add_option("url", args->urls,
-                    "turn:HOST[:PORT][?transport=udp], stun:HOST[:PORT] (several allowed)");
+  relay->add_option(
+      "url", args->urls,
+      "turn:HOST[:PORT][?transport=udp|tcp], turns:HOST[:PORT] (TLS), stun:HOST[:PORT] "
+      "(several allowed)");
   relay->add_option("--user", args->user, "Static TURN user (long-term credentials)");
   relay->add_option("--password", args->password, "Its password");
   relay->add_option("--secret", args->secret,
                     "TURN REST shared secret (coturn's static-auth-secret): credentials valid "
                     "for an hour are made from it");
+  relay->add_option("--ca-file", args->ca_file,
+                    "turns:: PEM file of the CAs to trust instead of the system's");
   relay->add_option("--duration", args->duration, "How long the round trip runs (default 10s)");
   relay->add_option("--rate", args->rate, "Probes per second in the round trip (default 50/s)");
   relay->add_option("--size", args->size, "Probe payload bytes (default 1200)");
+  relay->add_option("--largest-search", args->largest_search,
+                    "Time for the largest-packet search (default 8s; 0 skips it)");
   relay->add_flag("--json", args->json, "Print JSON (fields in docs/doctor.md)");
   // CLI11 unwinds with RuntimeError to hand an exit code to run()'s catch.
   relay->callback(

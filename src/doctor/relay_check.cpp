@@ -12,6 +12,8 @@
 #include "doctor/relay_fix.hpp"
 #include "doctor/relay_probe.hpp"
 #include "doctor/relay_run.hpp"
+#include "doctor/relay_stream.hpp"
+#include "doctor/relay_tls.hpp"
 #include "io/clock.hpp"
 #include "wire/stun_builder.hpp"
 
@@ -29,6 +31,28 @@ core::RetransmitPolicy doctor_policy() {
 }
 const core::RetransmitPolicy kPolicy = doctor_policy();
 constexpr Duration kAllocateBudget = std::chrono::seconds(30);
+// Over TCP/TLS the peer socket still needs its own address as the relay will see it: a UDP
+// Binding to the server's port, given up soon (the server may not serve UDP there).
+core::RetransmitPolicy peer_policy() {
+  core::RetransmitPolicy p;
+  p.rto = std::chrono::milliseconds(250);
+  p.rc = 3;
+  p.rm = 4;
+  return p;
+}
+
+core::StunTransport stun_transport(UrlTransport t) {
+  switch (t) {
+    case UrlTransport::kTcp:
+      return core::StunTransport::kTcp;
+    case UrlTransport::kTls:
+      return core::StunTransport::kTls;
+    case UrlTransport::kUdp:
+    case UrlTransport::kDtls:
+      break;
+  }
+  return core::StunTransport::kUdp;
+}
 
 Result<Endpoint> resolve(const TurnUrl& url) {
   if (auto a = IpAddress::parse(url.host)) return Endpoint{*a, url.port};
@@ -70,7 +94,8 @@ struct Binding {
   std::string error;  // an error response
   bool timed_out = false;
 
-  Binding(Instant now) : timer(core::StunTransport::kUdp, now, kPolicy), first(now) {
+  Binding(Instant now, core::StunTransport transport, const core::RetransmitPolicy& policy)
+      : timer(transport, now, policy), first(now) {
     crypto::random_bytes(id);
     message.resize(wire::kStunMaxUdpMessage);
     wire::StunBuilder b(message, wire::StunMethod::kBinding, wire::StunClass::kRequest, id);
@@ -102,10 +127,13 @@ struct Binding {
 // Client and peer sockets each ask the server for their mapped address at once.
 bool check_reachability(RelayRun& run) {
   auto& r = run.result;
-  run.say(fmt::format("reachability: STUN Binding to {} over UDP", run.server.to_string()));
+  const auto transport = stun_transport(run.url.transport);
+  const bool stream = core::is_stream(transport);
+  run.say(fmt::format("reachability: STUN Binding to {} over {}", run.server.to_string(),
+                      core::stun_transport_name(transport)));
   const Instant start = io::monotonic_now();
-  Binding client(start);
-  Binding peer(start);
+  Binding client(start, transport, kPolicy);
+  Binding peer(start, core::StunTransport::kUdp, stream ? peer_policy() : kPolicy);
   run.session.on_client = [&](const Endpoint& from, Bytes data, Instant now) {
     if (from == run.server && !client.done()) (void)client.receive(data, now);
   };
@@ -121,6 +149,13 @@ bool check_reachability(RelayRun& run) {
     }
     if (auto s = run.session.poll(deadline); !s) {
       r.reachability = {CheckStatus::kFail, s.error().message, "run the check again"};
+      return false;
+    }
+    if (!run.session.stream_error().empty() && !client.done()) {
+      r.reachability = {CheckStatus::kFail, run.session.stream_error(),
+                        "the server dropped the connection at the first STUN message: look at "
+                        "its log; check that this port serves TURN over " +
+                            std::string(core::stun_transport_name(transport))};
       return false;
     }
     const Instant now = io::monotonic_now();
@@ -140,7 +175,7 @@ bool check_reachability(RelayRun& run) {
     core::TurnErrorContext ctx;
     ctx.host = run.url.host;
     ctx.port = run.url.port;
-    ctx.transport = core::StunTransport::kUdp;
+    ctx.transport = transport;
     ctx.method = wire::StunMethod::kBinding;
     const auto e = core::turn_timeout_error(ctx, io::monotonic_now() - start);
     r.reachability = {CheckStatus::kFail,
@@ -156,11 +191,16 @@ bool check_reachability(RelayRun& run) {
   r.mapped = client.mapped;
   r.binding_rtt = client.rtt;
   // Without NAT in between, the mapped address is the local one: the peer then shares it.
-  run.peer = peer.mapped ? *peer.mapped : Endpoint{client.mapped->address, 0};
+  run.peer = peer.mapped ? *peer.mapped : Endpoint{client.mapped->address, run.session.peer_port()};
   r.peer = run.peer;
+  std::string connect;
+  if (r.connect_time) {
+    connect =
+        fmt::format("TCP connect {:.1f} ms; ", static_cast<double>(r.connect_time->count()) / 1e6);
+  }
   r.reachability = {
       CheckStatus::kPass,
-      fmt::format("STUN Binding answered in {:.1f} ms; mapped address {}",
+      fmt::format("{}STUN Binding answered in {:.1f} ms; mapped address {}", connect,
                   static_cast<double>(client.rtt->count()) / 1e6, client.mapped->to_string()),
       ""};
   return true;
@@ -189,7 +229,7 @@ bool check_allocation(RelayRun& run) {
   core::TurnConfig config;
   config.server_host = run.url.host;
   config.server_port = run.url.port;
-  config.transport = core::StunTransport::kUdp;
+  config.transport = stun_transport(run.url.transport);
   config.credentials = *credentials;
   config.family = run.server.address.family();
   config.retransmit = kPolicy;
@@ -222,6 +262,11 @@ bool check_allocation(RelayRun& run) {
     return false;
   }
   if (!allocated) {
+    if (!run.session.stream_error().empty()) {
+      r.allocation = {CheckStatus::kFail, run.session.stream_error(),
+                      "the server closed the connection during the allocation: look at its log"};
+      return false;
+    }
     r.allocation = {CheckStatus::kFail, "no allocation within the time allowed",
                     "look at the server's log"};
     return false;
@@ -247,6 +292,68 @@ bool check_allocation(RelayRun& run) {
   return true;
 }
 
+TlsReport tls_report(const RelayStreamFacts& f) {
+  TlsReport t;
+  t.protocol = f.protocol;
+  t.cipher = f.cipher;
+  t.handshake_time = f.handshake_time;
+  if (const auto& c = f.certificate) {
+    t.has_certificate = true;
+    t.subject = c->subject;
+    t.issuer = c->issuer;
+    t.names = c->names;
+    t.not_before_unix = c->not_before.unix_ns / 1'000'000'000;
+    t.not_after_unix = c->not_after.unix_ns / 1'000'000'000;
+    t.trusted = c->chain_trusted;
+    t.verify_error = c->verify_error;
+    t.name_matches = c->name_matches;
+    t.self_signed = c->self_signed;
+  }
+  return t;
+}
+
+// TCP connect and, for turns:, the TLS handshake; the report gets the timings and the
+// certificate's verdict. False when the stream could not be set up.
+bool connect_stream(const TurnUrl& url, const RelayCheckOptions& options, RelayUrlResult& r,
+                    RelaySession& session, const Progress& progress) {
+  const bool tls = url.transport == UrlTransport::kTls;
+  if (progress) {
+    progress(fmt::format("reachability: {} connect to {}", tls ? "TCP and TLS" : "TCP",
+                         r.server->to_string()));
+  }
+  RelayStreamSetup setup;
+  setup.tls = tls;
+  setup.server_name = url.host;
+  setup.ca_file = options.ca_file;
+  auto stream = RelayStream::connect(*r.server, setup);
+  if (!stream) {
+    if (stream.error().step == RelayStreamFailure::Step::kConnect) {
+      r.reachability = {CheckStatus::kFail, stream.error().message,
+                        fmt::format("open TCP port {} on {} and on the firewalls in between; "
+                                    "check the server listens on TCP there (coturn: no-tcp{})",
+                                    url.port, url.host, tls ? ", tls-listening-port" : "")};
+      r.error_kind = "unreachable";
+    } else {
+      r.reachability = {CheckStatus::kPass, "the TCP port is open", ""};
+      r.tls = {CheckStatus::kFail, stream.error().message,
+               "check that the port serves TLS (coturn: tls-listening-port, cert=, pkey=) and "
+               "look at the server's log for the handshake"};
+      r.error_kind = "tls";
+    }
+    return false;
+  }
+  r.connect_time = stream->facts().connect_time;
+  if (tls) {
+    r.tls_facts = tls_report(stream->facts());
+    r.tls = judge_tls(*r.tls_facts, url.host, io::wall_now().unix_ns / 1'000'000'000);
+  }
+  if (auto s = session.attach_stream(std::move(*stream)); !s) {
+    r.reachability = {CheckStatus::kFail, s.error().message, "run the check again"};
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void RelayRun::flush() {
@@ -256,6 +363,7 @@ void RelayRun::flush() {
 }
 
 bool RelayRun::step(Instant deadline) {
+  if (!session.stream_error().empty()) return false;
   flush();
   Instant until = deadline;
   if (client) {
@@ -278,11 +386,11 @@ RelayUrlResult check_relay(const TurnUrl& url, const RelayCheckOptions& options,
   RelayUrlResult r;
   r.url = url.to_string();
   r.transport = std::string(url_transport_name(url.transport));
-  if (url.transport != UrlTransport::kUdp) {
-    r.reachability = {
-        CheckStatus::kFail,
-        fmt::format("{} over {} is not yet supported by this build", url.server(), r.transport),
-        "check turn:" + url.server() + "?transport=udp for now"};
+  if (url.transport == UrlTransport::kDtls) {
+    r.reachability = {CheckStatus::kFail,
+                      fmt::format("{} over DTLS is not supported by this build", url.server()),
+                      "check turns:" + url.server() +
+                          "?transport=tcp (TLS) or turn:" + url.server() + "?transport=udp"};
     return r;
   }
   if (progress) progress(fmt::format("{}: resolving {}", r.url, url.host));
@@ -299,6 +407,9 @@ RelayUrlResult check_relay(const TurnUrl& url, const RelayCheckOptions& options,
     r.reachability = {CheckStatus::kFail, session.error().message, "check local networking"};
     return r;
   }
+  if (url.transport == UrlTransport::kTcp || url.transport == UrlTransport::kTls) {
+    if (!connect_stream(url, options, r, *session, progress)) return r;
+  }
   RelayRun run{url, options, progress, r, *server, std::move(*session), {}, {}, 0, {}, {}};
   if (!check_reachability(run)) return r;
   if (!url.is_turn()) return r;
@@ -312,7 +423,13 @@ RelayUrlResult check_relay(const TurnUrl& url, const RelayCheckOptions& options,
   };
   run.session.on_peer = nullptr;
   if (!check_allocation(run)) return r;
-  if (run_round_trip(run)) run_largest_packet(run);
+  if (run_round_trip(run)) {
+    if (options.largest_search_budget > Duration::zero()) {
+      run_largest_packet(run);
+    } else {
+      r.largest_packet = {CheckStatus::kSkipped, "not searched (--largest-search 0)", ""};
+    }
+  }
   // Leave nothing behind on the server.
   run.on_event = nullptr;
   run.on_data = nullptr;

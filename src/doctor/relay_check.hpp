@@ -1,7 +1,8 @@
-// `tern doctor relay`: checks one TURN (or STUN) server over UDP, step by step, the way a
-// tern agent would use it: resolve, reachability (STUN Binding), authentication and
-// allocation (the core TURN client), a relayed echo to a second local socket standing in
-// for a peer (RTT, jitter, loss), and the largest packet the relayed path carries.
+// `tern doctor relay`: checks one TURN (or STUN) server over UDP, TCP or TLS, step by step,
+// the way a tern agent would use it: resolve, reachability (TCP connect, STUN Binding), the
+// TLS certificate (turns:), authentication and allocation (the core TURN client), a relayed
+// echo to a second local socket standing in for a peer (RTT, jitter, loss), and the largest
+// packet the relayed path carries (relayed data is UDP whatever carries the client's side).
 // docs/doctor.md says what each check means and how to read a failure.
 #pragma once
 
@@ -26,6 +27,7 @@ struct RelayCheckOptions {
   unsigned rate = 50;                            // probes per second
   size_t size = 1200;                            // probe payload bytes
   Duration largest_search_budget = std::chrono::seconds(8);
+  std::string ca_file;  // turns:: PEM CAs to trust instead of the system's
 };
 
 // A line of progress ("allocating on 192.0.2.1:3478 ...").

@@ -52,6 +52,12 @@ std::string fix_for(TurnErrorKind kind, const TurnUrl& url) {
     case TurnErrorKind::kTryAlternate:
       return "point the clients at the alternate server the message names";
     case TurnErrorKind::kTimeout:
+      if (url.transport == UrlTransport::kTcp || url.transport == UrlTransport::kTls) {
+        return fmt::format(
+            "the server took the connection but does not answer STUN on it: check that TCP "
+            "port {} on {} serves TURN{} and look at the server's log",
+            url.port, url.host, url.transport == UrlTransport::kTls ? " over TLS" : "");
+      }
       return fmt::format(
           "open UDP port {} on {} and on every firewall in between (and the "
           "relay port range), or try turn:{}?transport=tcp",

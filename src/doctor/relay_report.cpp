@@ -1,6 +1,7 @@
 #include "doctor/relay_report.hpp"
 
 #include <cmath>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -16,6 +17,7 @@ struct NamedCheck {
 std::vector<NamedCheck> checks_of(const RelayUrlResult& r) {
   return {{"resolve", "resolve", &r.resolve},
           {"reachability", "reachability", &r.reachability},
+          {"tls", "tls", &r.tls},
           {"authentication", "authentication", &r.authentication},
           {"allocation", "allocation", &r.allocation},
           {"round_trip", "round trip", &r.round_trip},
@@ -47,11 +49,46 @@ std::string_view mark(CheckStatus s) {
   return " -  ";
 }
 
+}  // namespace
+
+std::string utc_text(int64_t unix_seconds) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+namespace {
+
 nlohmann::json endpoint_json(const std::optional<Endpoint>& e) {
   return e ? nlohmann::json(e->to_string()) : nlohmann::json(nullptr);
 }
 nlohmann::json seconds_json(const std::optional<Duration>& d) {
   return d ? nlohmann::json(std::llround(seconds(*d))) : nlohmann::json(nullptr);
+}
+
+nlohmann::json tls_json(const std::optional<TlsReport>& t) {
+  if (!t) return nullptr;
+  nlohmann::json j = {
+      {"protocol", t->protocol},
+      {"cipher", t->cipher},
+      {"handshake_ms", t->handshake_time ? nlohmann::json(ms_json(*t->handshake_time)) : nullptr},
+      {"certificate", nullptr}};
+  if (t->has_certificate) {
+    j["certificate"] = {{"subject", t->subject},
+                        {"issuer", t->issuer},
+                        {"names", t->names},
+                        {"not_before", utc_text(t->not_before_unix)},
+                        {"not_after", utc_text(t->not_after_unix)},
+                        {"not_after_unix", t->not_after_unix},
+                        {"trusted", t->trusted},
+                        {"verify_error", t->verify_error},
+                        {"name_matches", t->name_matches},
+                        {"self_signed", t->self_signed}};
+  }
+  return j;
 }
 
 }  // namespace
@@ -122,6 +159,8 @@ nlohmann::json to_json(const std::vector<RelayUrlResult>& results) {
         {"error_kind",
          r.error_kind.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error_kind)},
         {"checks", checks},
+        {"connect_ms", r.connect_time ? nlohmann::json(ms_json(*r.connect_time)) : nullptr},
+        {"tls", tls_json(r.tls_facts)},
         {"binding_rtt_ms", r.binding_rtt ? nlohmann::json(ms_json(*r.binding_rtt)) : nullptr},
         {"mapped_address", endpoint_json(r.mapped)},
         {"relayed_address", endpoint_json(r.relayed)},

@@ -40,17 +40,37 @@ struct LargestPacket {
   size_t search_limit = 0;     // the search's upper bound
 };
 
+// The TLS session and the server's certificate (turns: only).
+struct TlsReport {
+  std::string protocol;  // "TLSv1.3"
+  std::string cipher;
+  std::optional<Duration> handshake_time;
+  bool has_certificate = false;
+  std::string subject;
+  std::string issuer;
+  std::vector<std::string> names;  // subjectAltNames (or the CN)
+  int64_t not_before_unix = 0;
+  int64_t not_after_unix = 0;
+  bool trusted = false;       // the chain verified against this host's CAs (or --ca-file)
+  std::string verify_error;   // why not
+  bool name_matches = false;  // the URL's host is one of `names`
+  bool self_signed = false;
+};
+
 struct RelayUrlResult {
   std::string url;        // as canonicalised by parse_turn_url
   std::string transport;  // "udp", ...
   std::optional<Endpoint> server;
   Check resolve;
   Check reachability;
+  Check tls;  // turns: only: the handshake and the certificate
   Check authentication;
   Check allocation;
   Check round_trip;
   Check largest_packet;
-  std::string error_kind;  // turn_error_kind_name() of the TURN failure, if any
+  std::string error_kind;                // turn_error_kind_name() of the TURN failure, if any
+  std::optional<Duration> connect_time;  // TCP and TLS: the TCP handshake
+  std::optional<TlsReport> tls_facts;
   std::optional<Duration> binding_rtt;
   std::optional<Endpoint> mapped;
   std::optional<Endpoint> relayed;
@@ -64,6 +84,9 @@ struct RelayUrlResult {
   // No check failed (warnings and skips that follow from the URL pass).
   bool passed() const;
 };
+
+// "2026-11-24T05:00:00Z".
+std::string utc_text(int64_t unix_seconds);
 
 [[nodiscard]] std::string render_human(const std::vector<RelayUrlResult>& results);
 [[nodiscard]] nlohmann::json to_json(const std::vector<RelayUrlResult>& results);

@@ -10,6 +10,7 @@ namespace {
 
 constexpr uint64_t kClientToken = 1;
 constexpr uint64_t kPeerToken = 2;
+constexpr uint64_t kStreamToken = 3;
 // Room for the largest UDP datagram, so the largest-packet search is never truncated.
 constexpr size_t kRecvBufferSize = 65536;
 
@@ -54,7 +55,49 @@ int RelaySession::send(io::UdpSocket& socket, const Endpoint& to, Bytes data) {
 }
 
 int RelaySession::send_from_client(const Endpoint& to, Bytes data) {
+  if (stream_) {
+    if (!stream_error_.empty()) return EPIPE;
+    const int err = stream_->send(data);
+    watch_stream();
+    return err;
+  }
   return send(client_, to, data);
+}
+
+Status RelaySession::attach_stream(RelayStream stream) {
+  const int fd = stream.fd();
+  stream_.emplace(std::move(stream));
+  stream_watching_write_ = stream_->wants_write();
+  return poller_.add(fd, kStreamToken, true, stream_watching_write_);
+}
+
+// Asks for writability only while the stream has bytes queued (level-triggered epoll would
+// otherwise wake at once, every time).
+void RelaySession::watch_stream() {
+  if (!stream_ || !stream_error_.empty()) return;
+  const bool want = stream_->wants_write();
+  if (want == stream_watching_write_) return;
+  if (poller_.modify(stream_->fd(), kStreamToken, true, want)) stream_watching_write_ = want;
+}
+
+Status RelaySession::service_stream(bool readable, bool writable) {
+  if (!stream_ || !stream_error_.empty()) return {};
+  Status s;
+  if (writable) s = stream_->flush();
+  if (s && readable) {
+    const Endpoint server = stream_->server();
+    s = stream_->receive([&](Bytes frame) {
+      if (on_client) on_client(server, frame, io::monotonic_now());
+    });
+  }
+  if (!s) {
+    // The check goes on to report it; the stream is not polled again.
+    stream_error_ = s.error().message;
+    poller_.remove(stream_->fd());
+    return {};
+  }
+  watch_stream();
+  return {};
 }
 
 int RelaySession::send_from_peer(const Endpoint& to, Bytes data) {
@@ -87,6 +130,10 @@ Status RelaySession::poll(Instant deadline) {
   auto n = poller_.wait(wait, ready);
   if (!n) return tl::unexpected(n.error());
   for (size_t i = 0; i < *n; ++i) {
+    if (ready[i].token == kStreamToken) {
+      (void)service_stream(ready[i].readable || ready[i].error, ready[i].writable);
+      continue;
+    }
     auto& socket = ready[i].token == kClientToken ? client_ : peer_;
     const auto& handler = ready[i].token == kClientToken ? on_client : on_peer;
     if (auto s = drain(socket, handler); !s) return s;
