@@ -83,14 +83,16 @@ void judge_path(MtuReport& report, const DfPingResult& r, const std::string& wha
   }
 }
 
-void judge_overlay(MtuReport& report, const DfPingResult& r, const MtuPeer& peer) {
+void judge_overlay(MtuReport& report, const DfPingResult& r) {
+  const std::string& iface = r.interface_name;
   const auto& s = r.search;
   const std::string target = r.target.to_string();
   if (!s.reachable()) {
     report.findings.push_back(
         {MtuCause::kOverlayUnreachable,
-         fmt::format("the peer's overlay address {} answered none of {} echo requests through {}",
-                     target, s.probes_sent, peer.interface_name),
+         fmt::format("{} {} answered none of {} echo requests through {}",
+                     report.peer ? "the peer's overlay address" : "the host", target, s.probes_sent,
+                     iface),
          "check that the tunnel is up (`tern status`) and that the peer answers ping"});
     return;
   }
@@ -99,17 +101,17 @@ void judge_overlay(MtuReport& report, const DfPingResult& r, const MtuPeer& peer
   if (s.too_big_errors > 0) {
     // tern's own TUN boundary answers oversized packets with "too big": PMTUD works.
     report.notes.push_back(fmt::format(
-        "through {} packets above {} bytes get ICMP \"too big\" (MTU {}): senders learn it",
-        peer.interface_name, largest, s.too_big_mtu.value_or(largest)));
+        "through {} packets above {} bytes get ICMP \"too big\" (MTU {}): senders learn it", iface,
+        largest, s.too_big_mtu.value_or(largest)));
     return;
   }
   report.findings.push_back(
       {MtuCause::kTunnelBlackHole,
-       fmt::format("packets above {} bytes vanish inside the tunnel to this peer ({} bytes lost "
+       fmt::format("packets above {} bytes vanish inside the tunnel to {} ({} bytes lost "
                    "{}, no ICMP error) although {} has MTU {}",
-                   largest, *s.smallest_lost, tries_text(r, *s.smallest_lost), peer.interface_name,
+                   largest, target, *s.smallest_lost, tries_text(r, *s.smallest_lost), iface,
                    r.max_size),
-       fmt::format("set MTU {} on {}", largest, peer.interface_name)});
+       fmt::format("set MTU {} on {}", largest, iface)});
 }
 
 void recommend(MtuReport& report) {
@@ -162,7 +164,7 @@ void analyze(MtuReport& report) {
     judge_path(report, *report.underlay, report.peer ? "the peer's endpoint" : "the host",
                report.peer.has_value());
   }
-  if (report.overlay && report.peer) judge_overlay(report, *report.overlay, *report.peer);
+  if (report.overlay) judge_overlay(report, *report.overlay);
   if (report.peer && report.peer->agent_path_mtu && report.underlay) {
     const auto measured = measured_mtu(*report.underlay);
     if (measured && *measured < *report.peer->agent_path_mtu) {

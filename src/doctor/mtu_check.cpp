@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 
 #include "io/sockaddr.hpp"
 
@@ -22,6 +23,17 @@ DfPingOptions ping_options(const IpAddress& target, const MtuCheckOptions& o) {
 }
 
 }  // namespace
+
+bool is_tunnel(const std::string& device) {
+  if (device.empty() || device.find('/') != std::string::npos ||
+      device.find("..") != std::string::npos) {
+    return false;
+  }
+  // WireGuard and TUN interfaces carry IP without a link layer: ARPHRD_NONE (65534).
+  std::ifstream type("/sys/class/net/" + device + "/type");
+  unsigned value = 0;
+  return static_cast<bool>(type >> value) && value == 65534;
+}
 
 Result<IpAddress> resolve_host(const std::string& name) {
   if (auto ip = IpAddress::parse(name)) return *ip;
@@ -51,10 +63,13 @@ MtuReport check_mtu_host(const std::string& target, const IpAddress& address,
   DfPingOptions p = ping_options(address, options);
   p.device = options.device;
   auto r = run_df_ping(p, progress);
-  if (r) {
-    report.underlay = std::move(*r);
-  } else {
+  if (!r) {
     report.underlay_error = r.error().message;
+  } else if (is_tunnel(options.device)) {
+    // Forced through a tunnel: what counts is what crosses it, as for a peer's overlay.
+    report.overlay = std::move(*r);
+  } else {
+    report.underlay = std::move(*r);
   }
   analyze(report);
   return report;

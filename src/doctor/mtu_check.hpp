@@ -25,7 +25,11 @@ struct MtuCheckOptions {
 // A numeric address, or a name resolved with the system resolver (first address).
 [[nodiscard]] Result<IpAddress> resolve_host(const std::string& name);
 
-// HOST: the path to `address`.
+// A WireGuard or TUN interface (no link layer): probes forced through it measure a tunnel.
+bool is_tunnel(const std::string& device);
+
+// HOST: the path to `address`; through `options.device` when set (a tunnel's result is
+// reported as the overlay).
 [[nodiscard]] MtuReport check_mtu_host(const std::string& target, const IpAddress& address,
                                        const MtuCheckOptions& options, const DfProgress& progress);
 

@@ -6,7 +6,8 @@
 # twins report no finding, exit 0: the same link with ICMP let through (the kernel learns
 # 1280 from the Packet Too Big), and 1500 bytes everywhere. Then `tern doctor mtu PEER` with
 # tern in A and B: found by overlay address and by key, measured to the endpoint and through
-# the tunnel (1420 bytes cross it), no finding.
+# the tunnel (1420 bytes cross it), no finding. And through a wireguard-go tunnel of MTU 1420
+# over the black hole (`--interface`): "tunnel_black_hole" with the largest packet that crosses.
 #
 #  +-------------------------+       +---------------------------------+       +-------------------------+
 #  | ns tern-a-PID (doctor)  |       | ns tern-r-PID (router)          |       | ns tern-b-PID (host)    |
@@ -65,12 +66,13 @@ wait_until 10 "B answers ping over IPv4" ping_ok 192.0.2.2
 wait_until 10 "B answers ping over IPv6" ping_ok 2001:db8:2::2
 
 OUT=$TERN_WORK/doctor.json
-# doctor WANT_RC TARGET: runs the doctor in A (bounded), checks its exit status, keeps the JSON.
+# doctor WANT_RC TARGET [ARGS...]: runs the doctor in A (bounded), checks its exit status, keeps the JSON.
 doctor() {
   local want=$1 target=$2 rc=0 start=$SECONDS
-  ip netns exec "$A" timeout 30 "$TERN" doctor mtu "$target" --json >"$OUT" \
+  shift 2
+  ip netns exec "$A" timeout 30 "$TERN" doctor mtu "$target" "$@" --json >"$OUT" \
     2>"$TERN_WORK/doctor.err" || rc=$?
-  say "tern doctor mtu $target: exit $rc in $((SECONDS - start)) s"
+  say "tern doctor mtu $target $*: exit $rc in $((SECONDS - start)) s"
   if [ "$rc" -ne "$want" ]; then
     cat "$OUT" "$TERN_WORK/doctor.err" >&2
     fail "tern doctor mtu $target exited $rc, expected $want"
@@ -101,6 +103,30 @@ for target in 192.0.2.2 2001:db8:2::2; do
 done
 say "packets too big dropped on the router: $(ip netns exec "$R" nft list table inet ptb_filter |
   grep -o 'packets [0-9]*' | awk '{s += $2} END {print s}')"
+
+step "black hole inside a tunnel: wireguard-go in A and B, MTU 1420 over the filtered link"
+if command -v "${WIREGUARD_GO:-wireguard-go}" >/dev/null 2>&1; then
+  read -r kwa_priv kwa_pub < <(keypair)
+  read -r kwb_priv kwb_pub < <(keypair)
+  wa=$(iface_name wa)
+  wb=$(iface_name wb)
+  conf_interface "$TERN_WORK/$wa.conf" "$kwa_priv" 51821 "10.88.0.1/24" 1420
+  conf_peer "$TERN_WORK/$wa.conf" "$kwb_pub" "10.88.0.2/32" 192.0.2.2:51821
+  conf_interface "$TERN_WORK/$wb.conf" "$kwb_priv" 51821 "10.88.0.2/24" 1420
+  conf_peer "$TERN_WORK/$wb.conf" "$kwa_pub" "10.88.0.1/32" 198.51.100.2:51821
+  peer_up "$A" "$wa" "$TERN_WORK/$wa.conf" wireguard-go
+  peer_up "$B" "$wb" "$TERN_WORK/$wb.conf" wireguard-go
+  ping_check "$A" 10.88.0.2 3 1
+  doctor 1 10.88.0.2 --interface "$wa"
+  say "findings: $(findings); $(jq -r .findings[0].detail "$OUT")"
+  # WireGuard pads to 16 bytes within the MTU: 1216 crosses, 1220 pads to 1232 + 60 > 1280.
+  expect '.overlay.path_mtu >= 1200 and .overlay.path_mtu <= 1220 and .overlay.interface_mtu == 1420' \
+    "through $wa: $(jq .overlay.path_mtu "$OUT") bytes cross the 1420-byte tunnel"
+  expect '[.findings[].cause] == ["tunnel_black_hole"]' "the finding is tunnel_black_hole"
+  expect '.recommended_mtu == .overlay.path_mtu' "MTU to configure on $wa: $(jq .recommended_mtu "$OUT")"
+else
+  say "wireguard-go is missing: skipped"
+fi
 
 step "healthy twin: the same 1280-byte link, ICMP let through"
 ip netns exec "$R" nft delete table inet ptb_filter
