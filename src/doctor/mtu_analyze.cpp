@@ -84,7 +84,8 @@ void judge_path(MtuReport& report, const DfPingResult& r, const std::string& wha
 }
 
 void judge_overlay(MtuReport& report, const DfPingResult& r) {
-  const std::string& iface = r.interface_name;
+  const std::string iface =
+      r.interface_name.empty() && report.peer ? report.peer->interface_name : r.interface_name;
   const auto& s = r.search;
   const std::string target = r.target.to_string();
   if (!s.reachable()) {
