@@ -109,6 +109,20 @@ TEST(MtuReport, BlackHoleInsideTheTunnel) {
   EXPECT_EQ(causes(r), std::vector<std::string>{"overlay_unreachable"});
 }
 
+TEST(MtuReport, HostThroughATunnelInterfaceIsJudgedAsATunnel) {
+  MtuReport r;
+  r.target = "100.64.0.7";
+  r.overlay = path("100.64.0.7", 1216, 1420, 0, 1420);
+  r.overlay->interface_name = "wt0";
+  analyze(r);
+  EXPECT_EQ(causes(r), std::vector<std::string>{"tunnel_black_hole"});
+  EXPECT_NE(r.findings[0].detail.find("to 100.64.0.7"), std::string::npos) << r.findings[0].detail;
+  EXPECT_EQ(r.findings[0].fix, "set MTU 1216 on wt0");
+  ASSERT_TRUE(r.recommended_mtu);
+  EXPECT_EQ(*r.recommended_mtu, 1216u);
+  EXPECT_EQ(to_json(r)["mode"], "host");
+}
+
 TEST(MtuReport, AgentViewAboveTheMeasuredPathIsNoted) {
   MtuReport r;
   r.target = "10.9.0.2";
