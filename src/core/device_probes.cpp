@@ -157,6 +157,11 @@ void Device::start_path(Peer& p, Instant now) {
   if (!p.endpoint || !p.path.keys) return;
   stop_path(p);
   PmtudConfig config;
+  // A black hole must be left before a TCP sender's backed-off retransmission gives up hope
+  // (issue 4: recovery within 5 s): while data flows the size in use is confirmed every
+  // second and two lost probes (PROBE_TIMER 1 s, RFC 8899's floor) drop it, within 3 s.
+  config.confirmation_timer = std::chrono::seconds(1);
+  config.max_probes = 2;
   const size_t overhead = encapsulation_overhead(p.endpoint->address);
   // No use searching beyond what the largest inner packet needs.
   config.max_mtu = std::min(max_path_mtu_, mtu_ + overhead);
