@@ -10,6 +10,7 @@ void add_doctor_command(CLI::App& app) {
   doctor->require_subcommand(1);
   add_doctor_relay(*doctor);
   add_doctor_nat(*doctor);
+  add_doctor_wg(*doctor);
   add_doctor_mtu(*doctor);
 }
 

@@ -12,6 +12,7 @@ void add_doctor_command(CLI::App& app);
 // One per check, each in cli/doctor_<check>.cpp.
 void add_doctor_relay(CLI::App& doctor);
 void add_doctor_nat(CLI::App& doctor);
+void add_doctor_wg(CLI::App& doctor);
 void add_doctor_mtu(CLI::App& doctor);
 
 }  // namespace tern::cli

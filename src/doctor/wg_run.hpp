@@ -1,0 +1,34 @@
+// `tern doctor wg`'s I/O: finds the WireGuard interfaces (UAPI sockets in
+// /var/run/wireguard, kernel ones by their sysfs device type), reads each one every second
+// over the window (UAPI get=1, or WG_CMD_GET_DEVICE through generic netlink), then pings each
+// peer's overlay address with DF through the tunnel, and hands the lot to check_wg.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "doctor/relay_check.hpp"
+#include "doctor/wg_check.hpp"
+#include "doctor/wg_netlink.hpp"
+
+namespace tern::doctor {
+
+struct WgCheckOptions {
+  std::optional<std::string> ifname;  // nullopt: every WireGuard interface
+  Duration duration = std::chrono::seconds(30);
+  Duration interval = std::chrono::seconds(1);
+  std::optional<Duration> nat_lifetime;
+  bool df_ping = true;
+  std::string uapi_dir = "/var/run/wireguard";
+  std::string sysfs_net = "/sys/class/net";
+};
+
+[[nodiscard]] std::vector<WgInterfaceReport> run_wg_check(const WgCheckOptions& options,
+                                                          const Progress& progress);
+
+// Reads a kernel WireGuard interface through generic netlink.
+[[nodiscard]] Result<uapi::DeviceSnapshot> read_kernel_wg(const std::string& ifname);
+
+}  // namespace tern::doctor
