@@ -13,6 +13,7 @@ namespace tern::core {
 namespace {
 
 inline constexpr size_t kMaxHeader = 60;
+inline constexpr size_t kIpv6MinMtu = 1280;
 
 bool clamp(MutableBytes packet, const wire::UpperLayer& u, size_t peer_mtu) {
   if (u.protocol != wire::kProtoTcp || !u.first_fragment) return false;
@@ -60,9 +61,14 @@ BoundaryVerdict TunBoundary::outbound(MutableBytes packet, size_t peer_mtu, Inst
 
 BoundaryVerdict TunBoundary::too_big(MutableBytes packet, size_t peer_mtu, Instant now,
                                      MutableBytes reply_out, BoundaryVerdict v) {
-  const bool v4_may_fragment = (packet[0] >> 4) == 4 && (packet[6] & 0x40) == 0;
-  if (v4_may_fragment) {
-    const size_t n = wire::fragment_ipv4(packet, peer_mtu, fragments_, sizes_);
+  const bool v6 = (packet[0] >> 4) == 6;
+  const bool v4_may_fragment = !v6 && (packet[6] & 0x40) == 0;
+  // IPv6 needs 1280 from every link (RFC 8200 §5): a tunnel with less carries up to 1280 in
+  // fragments, and tells senders of larger packets 1280, never less (they would ignore it).
+  const bool v6_fits_link = v6 && peer_mtu < kIpv6MinMtu && packet.size() <= kIpv6MinMtu;
+  if (v4_may_fragment || v6_fits_link) {
+    const size_t n = v6 ? fragment_v6(packet, peer_mtu)
+                        : wire::fragment_ipv4(packet, peer_mtu, fragments_, sizes_);
     if (n > 0) {
       size_t at = 0;
       for (size_t i = 0; i < n; ++i) {
@@ -76,8 +82,9 @@ BoundaryVerdict TunBoundary::too_big(MutableBytes packet, size_t peer_mtu, Insta
       return v;
     }
   } else {
+    const size_t announce = v6 ? std::max(peer_mtu, kIpv6MinMtu) : peer_mtu;
     // Built before the limiter is asked, so a packet that gets no PTB costs no token.
-    const size_t n = wire::build_packet_too_big(packet, peer_mtu, reply_out);
+    const size_t n = wire::build_packet_too_big(packet, announce, reply_out);
     if (n > 0) {
       if (!limiter_.allow(now)) {
         ++counters_.ptb_rate_limited;
@@ -95,6 +102,63 @@ BoundaryVerdict TunBoundary::too_big(MutableBytes packet, size_t peer_mtu, Insta
   v.action = BoundaryVerdict::Action::kDrop;
   v.drop = BoundaryDrop::kTooBig;
   return v;
+}
+
+// RFC 8200 §4.5: the fixed header (the only unfragmentable part handled here), a Fragment
+// header, and 8-byte multiples of the rest. A packet that is already a fragment is cut further
+// under its own identification, offsets counted from its own.
+//   Next Header (8) | Reserved (8) | Fragment Offset (13) | Res (2) | M (1) | Identification (32)
+size_t TunBoundary::fragment_v6(Bytes p, size_t mtu) {
+  constexpr size_t kFixed = 40;
+  constexpr size_t kFragmentHeader = 8;
+  constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44;
+  if (p.size() <= kFixed || mtu < kFixed + kFragmentHeader + 8) return 0;
+  if (p[6] == kHopByHop || p[6] == kRouting) return 0;
+  uint8_t next = p[6];
+  size_t base = 0;  // the original's offset, in bytes
+  bool more = false;
+  uint32_t id = 0;
+  Bytes data = p.subspan(kFixed);
+  if (next == kFragment) {
+    if (p.size() < kFixed + kFragmentHeader) return 0;
+    next = p[kFixed];
+    base = static_cast<size_t>((p[kFixed + 2] << 8) | (p[kFixed + 3] & 0xf8));
+    more = (p[kFixed + 3] & 1) != 0;
+    id = static_cast<uint32_t>(p[kFixed + 4] << 24 | p[kFixed + 5] << 16 | p[kFixed + 6] << 8 |
+                               p[kFixed + 7]);
+    data = p.subspan(kFixed + kFragmentHeader);
+  } else {
+    id = next_fragment_id_++;
+  }
+  const size_t chunk = (mtu - kFixed - kFragmentHeader) / 8 * 8;
+  const size_t count = (data.size() + chunk - 1) / chunk;
+  if (count < 1 || count > kMaxFragments || base + (count - 1) * chunk > 0xfff8) return 0;
+  if (data.size() + count * (kFixed + kFragmentHeader) > fragments_.size()) return 0;
+  size_t at = 0;
+  for (size_t i = 0, pos = 0; i < count; ++i, pos += chunk) {
+    const size_t length = std::min(chunk, data.size() - pos);
+    uint8_t* f = fragments_.data() + at;
+    std::memcpy(f, p.data(), kFixed);
+    const size_t payload = kFragmentHeader + length;
+    f[4] = static_cast<uint8_t>(payload >> 8);
+    f[5] = static_cast<uint8_t>(payload);
+    f[6] = kFragment;
+    const size_t offset = base + pos;
+    const bool m = more || pos + length < data.size();
+    uint8_t* h = f + kFixed;
+    h[0] = next;
+    h[1] = 0;
+    h[2] = static_cast<uint8_t>(offset >> 8);
+    h[3] = static_cast<uint8_t>((offset & 0xf8) | (m ? 1 : 0));
+    h[4] = static_cast<uint8_t>(id >> 24);
+    h[5] = static_cast<uint8_t>(id >> 16);
+    h[6] = static_cast<uint8_t>(id >> 8);
+    h[7] = static_cast<uint8_t>(id);
+    std::memcpy(h + kFragmentHeader, data.data() + pos, length);
+    sizes_[i] = kFixed + payload;
+    at += sizes_[i];
+  }
+  return count;
 }
 
 bool TunBoundary::inbound(MutableBytes packet, size_t peer_mtu) {

@@ -1,8 +1,9 @@
 // The TUN boundary (issue 4 §4): what happens to an inner packet that crosses between the TUN
 // and a peer whose overlay MTU it may not fit. Outbound, a packet larger than the peer's MTU is
 // answered with an ICMP "fragmentation needed" / ICMPv6 Packet Too Big written back into the
-// TUN (IPv6, IPv4 with DF; rate-limited), or cut into IPv4 fragments (IPv4 without DF). TCP
-// SYNs and SYN-ACKs have their MSS clamped to the peer's MTU in both directions. Sans-I/O.
+// TUN (IPv6, IPv4 with DF; rate-limited), or cut into IPv4 fragments (IPv4 without DF). IPv6
+// below 1280 is carried in IPv6 fragments, as every IPv6 link must carry 1280. TCP SYNs and
+// SYN-ACKs have their MSS clamped to the peer's MTU in both directions. Sans-I/O.
 #pragma once
 
 #include <array>
@@ -44,13 +45,13 @@ enum class BoundaryDrop : uint8_t {
   kNone,
   kPtbRateLimited,  // a PTB was due but the limit held it back: the sender retries anyway
   kTooBig,          // over the MTU and nothing to answer: an ICMP error itself, a source no
-                    // error may go to, an IPv6 MTU below 1280, or IPv4 that cannot be fragmented
+                    // error may go to, or a packet that cannot be fragmented
 };
 
 struct BoundaryVerdict {
   enum class Action : uint8_t {
     kForward,   // send the packet as it is (its MSS may have been clamped in place)
-    kFragment,  // send fragments(0 .. fragment_count) instead of the packet
+    kFragment,  // send fragment(0 .. fragment_count) instead of the packet
     kReply,     // write reply_out[0, reply_length) into the TUN; the packet goes nowhere
     kDrop,      // see `drop`
   };
@@ -94,12 +95,15 @@ class TunBoundary {
  private:
   BoundaryVerdict too_big(MutableBytes packet, size_t peer_mtu, Instant now, MutableBytes reply_out,
                           BoundaryVerdict v);
+  // Cuts an IPv6 packet into fragments of at most `mtu` into fragments_; 0 when it cannot.
+  size_t fragment_v6(Bytes packet, size_t mtu);
 
   PtbLimiter limiter_;
   TunBoundaryCounters counters_;
   std::vector<uint8_t> fragments_;  // allocated once: every fragment of one packet
   std::array<size_t, kMaxFragments> sizes_{};
   std::array<size_t, kMaxFragments> offsets_{};
+  uint32_t next_fragment_id_ = 0x7e4e0001;  // IPv6 fragments this boundary makes
 };
 
 }  // namespace tern::core

@@ -210,9 +210,77 @@ TEST_F(TunBoundaryTest, IcmpErrorTooBigIsDroppedNotAnswered) {
   EXPECT_EQ(boundary.counters().ptb_sent, 0u);
 }
 
-TEST_F(TunBoundaryTest, Ipv6BelowItsMinimumMtuIsDropped) {
+// Checks IPv6 fragments against the packet they came from: each fits, carries a Fragment
+// header with the right offset, flag and identification, and together they hold its data.
+void expect_v6_fragments(const TunBoundary& b, size_t count, const std::vector<uint8_t>& original,
+                         size_t mtu, size_t base_offset = 0, bool last_more = false) {
+  std::vector<uint8_t> data;
+  uint32_t id = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const Bytes bytes = b.fragment(i);
+    const std::vector<uint8_t> f(bytes.begin(), bytes.end());
+    ASSERT_LE(f.size(), mtu);
+    EXPECT_EQ(be16(f, 4), f.size() - 40);
+    EXPECT_EQ(f[6], 44);
+    EXPECT_EQ(slice(f, 8, 40), slice(original, 8, 40));
+    EXPECT_EQ(f[40], wire::kProtoUdp);
+    const uint16_t field = be16(f, 42);
+    EXPECT_EQ(size_t{field & 0xfff8u}, base_offset + data.size());
+    EXPECT_EQ((field & 1) != 0, i + 1 < count || last_more);
+    if (i + 1 < count) {
+      EXPECT_EQ((f.size() - 48) % 8, 0u);
+    }
+    const uint32_t fid = uint32_t{be16(f, 44)} << 16 | be16(f, 46);
+    if (i == 0) id = fid;
+    EXPECT_EQ(fid, id);
+    data.insert(data.end(), f.begin() + 48, f.end());
+  }
+  const size_t skip = original[6] == 44 ? 48 : 40;
+  EXPECT_EQ(data, slice(original, skip, original.size()));
+}
+
+TEST_F(TunBoundaryTest, Ipv6UpTo1280IsFragmentedBelowTheMinimumMtu) {
+  auto p = udp_v6(1200);  // 1248 bytes: the sender may send it, the tunnel carries 1200
+  const auto v = out(p, 1200);
+  ASSERT_EQ(v.action, Action::kFragment);
+  ASSERT_EQ(v.fragment_count, 2u);
+  expect_v6_fragments(boundary, v.fragment_count, p, 1200);
+  // Each packet gets its own identification.
+  const auto id_of = [&](size_t i) {
+    const std::vector<uint8_t> f(boundary.fragment(i).begin(), boundary.fragment(i).end());
+    return uint32_t{be16(f, 44)} << 16 | be16(f, 46);
+  };
+  const uint32_t first_id = id_of(0);
+  auto q = udp_v6(1200);
+  ASSERT_EQ(out(q, 1200).action, Action::kFragment);
+  EXPECT_NE(id_of(0), first_id);
+  EXPECT_EQ(boundary.counters().packets_fragmented, 2u);
+  EXPECT_EQ(boundary.counters().ptb_sent, 0u);
+}
+
+TEST_F(TunBoundaryTest, Ipv6FragmentIsCutFurtherUnderItsOwnIdentification) {
+  // A middle fragment (offset 1232, more to come) of 1240 bytes, as a kernel with PMTU 1280
+  // makes them.
+  std::vector<uint8_t> ext = {wire::kProtoUdp, 0, 0x04, 0xd1, 0xca, 0xfe, 0xba, 0xbe};
+  std::vector<uint8_t> data(1192);
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<uint8_t>(i * 5);
+  auto p = ipv6("fd00::2", "fd00::9", 44, data, ext);
+  const auto v = out(p, 1200);
+  ASSERT_EQ(v.action, Action::kFragment);
+  ASSERT_EQ(v.fragment_count, 2u);
+  expect_v6_fragments(boundary, v.fragment_count, p, 1200, 1232, true);
+  const std::vector<uint8_t> f(boundary.fragment(1).begin(), boundary.fragment(1).end());
+  EXPECT_EQ(be16(f, 44), 0xcafe);
+  EXPECT_EQ(be16(f, 46), 0xbabe);
+}
+
+TEST_F(TunBoundaryTest, Ipv6Over1280BelowTheMinimumMtuIsToldTo1280) {
   auto p = udp_v6(1300);
-  EXPECT_EQ(out(p, 1200).drop, BoundaryDrop::kTooBig);
+  const auto v = out(p, 1200);
+  ASSERT_EQ(v.action, Action::kReply);
+  EXPECT_EQ(be16(reply, 44) << 16 | be16(reply, 46), 1280);
+  EXPECT_TRUE(upper_checksum_ok(reply_bytes(v), 40, wire::kProtoIcmpv6));
 }
 
 TEST_F(TunBoundaryTest, UnparsableOversizedIsDroppedButUnparsableSmallPasses) {
@@ -303,13 +371,14 @@ TEST(TunBoundaryRandom, VerdictsFollowTheRules) {
         data += b.fragment(i).size() - 20;
       }
       EXPECT_EQ(data, p.size() - 20);
-    } else if (kind == 2 && mtu < 1280) {
-      EXPECT_EQ(v.action, Action::kDrop);
+    } else if (kind == 2 && mtu < 1280 && p.size() <= 1280) {
+      ASSERT_EQ(v.action, Action::kFragment);
+      expect_v6_fragments(b, v.fragment_count, p, mtu);
     } else {
       ASSERT_EQ(v.action, Action::kReply);
       const auto icmp = slice(reply, 0, v.reply_length);
       const size_t mtu_field = kind == 1 ? be16(icmp, 26) : be16(icmp, 46);
-      EXPECT_EQ(mtu_field, std::min<size_t>(mtu, 0xffff));
+      EXPECT_EQ(mtu_field, std::min<size_t>(kind == 2 ? std::max<size_t>(mtu, 1280) : mtu, 0xffff));
       if (kind == 1) {
         EXPECT_EQ(slow_checksum(slice(icmp, 20, icmp.size())), 0);
       } else {
