@@ -232,6 +232,15 @@ void run_largest_packet(RelayRun& run) {
     }
   }
   size_t hi = kMaxUdpPayload - send_overhead(v6) + 1;  // first size known (assumed) too big
+  if (run.session.stream() != nullptr) {
+    // Over UDP this host's own link stops oversized probes (EMSGSIZE); over a stream they reach
+    // the relay, which cannot send them on, and coturn was seen to relay nothing more for the
+    // allocation after such a failure. The peer could not echo them either: search below the
+    // peer socket's own path MTU.
+    if (auto mtu = run.session.path_mtu(run.server)) {
+      hi = std::min(hi, *mtu - (v6 ? 48 : 28) + 1);
+    }
+  }
   while (hi - lo > 1 && io::monotonic_now() < budget_end) {
     const size_t mid = lo + (hi - lo) / 2;
     if (attempt(mid, df)) {
@@ -241,6 +250,13 @@ void run_largest_packet(RelayRun& run) {
     }
   }
   (void)run.session.set_dont_fragment(false);
+  if (!run.session.stream_error().empty()) {
+    r.largest_packet = {
+        CheckStatus::kFail,
+        fmt::format("the search stopped at {} bytes: {}", lo, run.session.stream_error()),
+        "look at the server's log: it dropped the connection on a large message"};
+    return;
+  }
   const bool finished = hi - lo <= 1;
   r.largest = LargestPacket{lo, df, kMaxUdpPayload - send_overhead(v6)};
   std::string detail = fmt::format(

@@ -1,9 +1,14 @@
 #include "doctor/relay_session.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <cerrno>
 
 #include "io/clock.hpp"
+#include "io/fd.hpp"
+#include "io/sockaddr.hpp"
 
 namespace tern::doctor {
 namespace {
@@ -102,6 +107,25 @@ Status RelaySession::service_stream(bool readable, bool writable) {
 
 int RelaySession::send_from_peer(const Endpoint& to, Bytes data) {
   return send(peer_, to, data);
+}
+
+std::optional<size_t> RelaySession::path_mtu(const Endpoint& to) const {
+  const bool v6 = !to.address.unmapped().is_v4();
+  io::UniqueFd fd(::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return std::nullopt;
+  sockaddr_storage ss{};
+  const socklen_t len = io::to_sockaddr(to, v6, ss);
+  if (len == 0 || ::connect(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    return std::nullopt;
+  }
+  int mtu = 0;
+  socklen_t mlen = sizeof mtu;
+  if (::getsockopt(fd.get(), v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MTU : IP_MTU, &mtu, &mlen) !=
+          0 ||
+      mtu < 576) {
+    return std::nullopt;
+  }
+  return static_cast<size_t>(mtu);
 }
 
 Status RelaySession::set_dont_fragment(bool on) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 
 #include "base/bytes.hpp"
 #include "base/ip.hpp"
@@ -31,6 +32,8 @@ class RelaySession {
   // Why the stream ended, once it did (the server closed it, a reset, not STUN).
   const std::string& stream_error() const { return stream_error_; }
   uint16_t peer_port() const { return peer_.local_port(); }
+  // The kernel's path MTU towards `to` (IP_MTU of a connected UDP socket), if it can say.
+  std::optional<size_t> path_mtu(const Endpoint& to) const;
 
   // 0 when sent, else the errno that dropped the datagram (EMSGSIZE with DONT-FRAGMENT).
   int send_from_client(const Endpoint& to, Bytes data);

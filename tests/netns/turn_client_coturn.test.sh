@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tern's TURN client against coturn's turnserver over UDP, TCP and TLS (issue 3 §4), driven by
 # `tern doctor relay --json`: with a static user and with a TURN REST secret, every transport
-# allocates and relays a round trip with 0 % loss, the TLS certificate is checked against the
-# test's CA (and named untrusted without it), and the causes of failure are named over the
-# stream transports: a wrong password, a wrong secret, an expired REST credential.
+# allocates and relays a round trip with 0 % loss (over TLS the largest packet is found too),
+# the TLS certificate is checked against the test's CA (and named untrusted without it), and
+# the causes of failure are named over the stream transports: a wrong password, a wrong
+# secret, an expired REST credential, a refused TCP connection.
 #
 #  +-------------------------------+          +-------------------------------------+
 #  | ns tern-c-PID (doctor)        |          | ns tern-s-PID (coturn)              |
@@ -60,14 +61,16 @@ coturn_stop() {
   done
 }
 
-# doctor OUT ARGS...: `tern doctor relay --json` in C, bounded; status in DOCTOR_RC.
+# doctor OUT ARGS...: `tern doctor relay --json` in C, bounded; status in DOCTOR_RC. The
+# largest-packet search is skipped unless LARGEST says how long it may take.
 DOCTOR_RC=0
+LARGEST=0
 doctor() {
   local out=$1
   shift
   DOCTOR_RC=0
   ip netns exec "$C" timeout 60 "$TERN" doctor relay --json --duration 1s --rate 100/s \
-    --largest-search 0 "$@" >"$out" 2>"$out.err" || DOCTOR_RC=$?
+    --largest-search "$LARGEST" "$@" >"$out" 2>"$out.err" || DOCTOR_RC=$?
 }
 # expect_json FILE WHAT JQ: fails naming WHAT unless JQ holds on FILE.
 expect_json() {
@@ -94,6 +97,14 @@ expect_json "$TERN_WORK/static.json" "TLS facts missing" \
 jq -r '.urls[] | "\(.transport): mapped \(.mapped_address), relayed \(.relayed_address), rtt avg \(.round_trip.rtt_ms.avg) ms, loss \(.round_trip.loss_percent) %"' \
   "$TERN_WORK/static.json" | while read -r line; do say "$line"; done
 ok "UDP, TCP and TLS pass with a static user"
+
+step "largest packet over TLS: the relay-to-peer leg, 1500 - 28 bytes on this link"
+LARGEST=8s doctor "$TERN_WORK/largest.json" "${URLS[2]}" --user user --password pass \
+  --ca-file "$TERN_WORK/ca.pem"
+expect_json "$TERN_WORK/largest.json" "largest packet over TLS not 1472 with DONT-FRAGMENT" \
+  '.urls[0].largest_packet.payload_bytes == 1472 and .urls[0].largest_packet.dont_fragment
+   and .urls[0].checks.largest_packet.status == "pass"'
+ok "1472 bytes relayed with DONT-FRAGMENT over TLS"
 
 step "TLS without the test's CA: the certificate is named untrusted, the relay still checked"
 doctor "$TERN_WORK/untrusted.json" "turns:$SERVER:5349" --user user --password pass
