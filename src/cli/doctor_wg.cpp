@@ -19,6 +19,8 @@ struct DoctorWgArgs {
   std::vector<std::string> interfaces;
   std::string duration = "30s";
   std::string nat_lifetime;
+  std::vector<std::string> stun;
+  std::string lifetime_max = "120s";
   bool no_ping = false;
   bool json = false;
 };
@@ -44,10 +46,21 @@ int run_doctor_wg(const DoctorWgArgs& a, const std::vector<std::string>& extras)
     }
     o.nat_lifetime = *l;
   }
+  if (!a.stun.empty() && !a.nat_lifetime.empty()) {
+    return usage("give --nat-lifetime or --stun, not both");
+  }
+  o.stun = a.stun;
+  auto max = parse_duration(a.lifetime_max);
+  if (!max || *max < std::chrono::seconds(2) || *max > std::chrono::seconds(600)) {
+    return usage("--lifetime-max '" + a.lifetime_max + "' is not a duration of 2s to 10m");
+  }
+  o.lifetime_max = *max;
   o.df_ping = !a.no_ping;
   const bool tty = isatty(STDERR_FILENO) != 0;
-  auto reports = doctor::run_wg_check(o, progress_printer(tty));
+  std::string nat_note;
+  auto reports = doctor::run_wg_check(o, progress_printer(tty), &nat_note);
   if (tty) std::cerr << "\r\033[K" << std::flush;
+  if (!nat_note.empty() && !a.json) std::cout << nat_note << "\n";
   if (a.json) {
     std::cout << doctor::wg_to_json(reports).dump(2) << "\n";
   } else {
@@ -74,6 +87,11 @@ void add_doctor_wg(CLI::App& doctor) {
   wg->add_option("--duration", args->duration, "How long to sample (default 30s)");
   wg->add_option("--nat-lifetime", args->nat_lifetime,
                  "The NAT's UDP mapping lifetime, as `tern doctor nat` measured it (e.g. 15s)");
+  wg->add_option("--stun", args->stun,
+                 "Measure the NAT's mapping lifetime first against this STUN server "
+                 "(stun:HOST[:PORT], RESPONSE-PORT needed), as `tern doctor nat` does");
+  wg->add_option("--lifetime-max", args->lifetime_max,
+                 "With --stun: the longest idle time tested (default 120s)");
   wg->add_flag("--no-ping", args->no_ping, "Skip the DF ping through the tunnel");
   wg->add_flag("--json", args->json, "Print JSON (fields in docs/doctor-wg.md)");
   wg->callback([wg, args] { throw CLI::RuntimeError(run_doctor_wg(*args, wg->remaining())); });

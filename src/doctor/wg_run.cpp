@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "doctor/df_ping.hpp"
+#include "doctor/nat_run.hpp"
 #include "doctor/wg_uapi.hpp"
 #include "io/clock.hpp"
 #include "io/genl.hpp"
@@ -116,10 +117,36 @@ Result<uapi::DeviceSnapshot> read_kernel_wg(const std::string& ifname) {
   return d.device;
 }
 
-std::vector<WgInterfaceReport> run_wg_check(const WgCheckOptions& o, const Progress& progress) {
+std::vector<WgInterfaceReport> run_wg_check(const WgCheckOptions& options, const Progress& progress,
+                                            std::string* nat_note) {
   auto say = [&](const std::string& line) {
     if (progress) progress(line);
   };
+  WgCheckOptions o = options;
+  if (!o.nat_lifetime && !o.stun.empty()) {
+    NatCheckOptions n;
+    n.servers = o.stun;
+    n.lifetime_max = o.lifetime_max;
+    auto nat = check_nat(n, progress);
+    std::string note;
+    if (!nat) {
+      note = "NAT lifetime not measured: " + nat.error().message;
+    } else if (!nat->lifetime || !nat->lifetime->error.empty()) {
+      note = "NAT lifetime not measured: " +
+             (nat->lifetime ? nat->lifetime->error : std::string("no search"));
+    } else if (nat->lifetime->alive_max && nat->lifetime->dead_min) {
+      o.nat_lifetime = (*nat->lifetime->alive_max + *nat->lifetime->dead_min) / 2;
+      note = fmt::format("NAT mapping lifetime measured: ~{} s",
+                         std::chrono::duration_cast<std::chrono::seconds>(*o.nat_lifetime).count());
+    } else if (nat->lifetime->dead_min) {
+      o.nat_lifetime = *nat->lifetime->dead_min / 2;
+      note = "NAT mapping lifetime measured: shorter than the shortest interval tested";
+    } else {
+      note = fmt::format("NAT mapping lifetime: at least {} s (the longest interval tested)",
+                         std::chrono::duration_cast<std::chrono::seconds>(o.lifetime_max).count());
+    }
+    if (nat_note) *nat_note = note;
+  }
   const auto targets = find_interfaces(o);
   std::vector<WgCheckInput> inputs;
   std::vector<std::string> errors(targets.size());

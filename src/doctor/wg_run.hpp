@@ -20,13 +20,18 @@ struct WgCheckOptions {
   Duration duration = std::chrono::seconds(30);
   Duration interval = std::chrono::seconds(1);
   std::optional<Duration> nat_lifetime;
+  // Without nat_lifetime: STUN servers to measure it with first (`tern doctor nat`'s search).
+  std::vector<std::string> stun;
+  Duration lifetime_max = std::chrono::seconds(120);
   bool df_ping = true;
   std::string uapi_dir = "/var/run/wireguard";
   std::string sysfs_net = "/sys/class/net";
 };
 
+// `nat_note` tells what the lifetime measurement found when one ran.
 [[nodiscard]] std::vector<WgInterfaceReport> run_wg_check(const WgCheckOptions& options,
-                                                          const Progress& progress);
+                                                          const Progress& progress,
+                                                          std::string* nat_note = nullptr);
 
 // Reads a kernel WireGuard interface through generic netlink.
 [[nodiscard]] Result<uapi::DeviceSnapshot> read_kernel_wg(const std::string& ifname);
