@@ -13,6 +13,7 @@ packages=(
   wireguard-go wireguard-tools iperf3 nftables iproute2 iputils-ping iputils-tracepath
   netcat-openbsd tcpdump procps kmod jq coturn
   curl  # the control server's netns test calls its API as agents do
+  openssl  # TURN netns tests: a test CA and server certificates, REST credentials by hand
 )
 
 missing=()
