@@ -102,7 +102,7 @@ bench_impl() {
   mtu_flush_pmtu "$MTU_NS_B"
   mtu_pair "${impl[$key]}" "$ia" "$ib" $((51830 + n)) 10.80.9 fd80:9 "$underlay" 1420
   ping_check "$MTU_NS_A" 10.80.9.2 3 3 20
-  [ "$key" != tern ] || mtu_wait_path "$MTU_NS_A" "$ia" 1500 30
+  [ "$key" != tern ] || mtu_wait_overlay "$MTU_NS_A" "$ia" 1420 30
   r=$(tcp_rate "$secs")
   echo "$r" >"$TERN_WORK/$key.big"
   say "1500 path: $(awk -v b="$r" 'BEGIN { printf "%.1f", b / 1e6 }') Mbit/s"

@@ -98,25 +98,30 @@ mtu_pair() {
   peer_up "$MTU_NS_A" "$ia" "$TERN_WORK/$ia.conf" "$impl"
 }
 
-# mtu_stream_begin NAME FROM_NS TO_NS TO_ADDR MB SECONDS: a TCP stream of MB MiB of random
-# data, A to B; the receiver counts the bytes and hashes them. Several may run at once, told
-# apart by NAME. mtu_stream_end NAME waits for it and sets STREAM_BYTES, STREAM_OK (1: every
-# byte arrived, same sha256) and STREAM_SECS.
+# mtu_stream_prepare NAME MB: MB MiB of random data for stream NAME (made before any stream
+# starts, so that writing it does not hold up another stream's start).
+# mtu_stream_begin NAME FROM_NS TO_NS TO_ADDR SECONDS: sends it over TCP; the receiver counts
+# the bytes and hashes them. Several may run at once, told apart by NAME. mtu_stream_end NAME
+# waits for it and sets STREAM_BYTES, STREAM_OK (1: every byte arrived, same sha256) and
+# STREAM_SECS.
 declare -gA STREAM_FILE=() STREAM_SUM=() STREAM_RX=() STREAM_TX=() STREAM_START=()
-mtu_stream_begin() {
-  local name=$1 from=$2 to=$3 addr=$4 mb=$5 secs=$6 file
-  next_port
-  file="$TERN_WORK/stream.$name"
+mtu_stream_prepare() {
+  local name=$1 mb=$2 file="$TERN_WORK/stream.$1"
   STREAM_FILE[$name]=$file
   head -c "${mb}M" /dev/urandom >"$file"
   STREAM_SUM[$name]=$(sha256sum <"$file" | cut -d' ' -f1)
+}
+
+mtu_stream_begin() {
+  local name=$1 from=$2 to=$3 addr=$4 secs=$5 file=${STREAM_FILE[$1]}
+  next_port
   mkfifo "$file.fifo"
-  # The receiver outlives the sender: when the sender's timeout ends it, the receiver sees
-  # the connection close and still writes its count and hash.
+  # Only nc is under the timeout: when it ends, the rest of the pipeline still writes the count
+  # and the hash of what arrived.
   # shellcheck disable=SC2016 # expanded by sh -c
-  ip netns exec "$to" timeout "$((secs + 3))" sh -c \
-    'wc -c <"$3.fifo" >"$3.rx.count" & nc -l "$1" "$2" | tee "$3.fifo" | sha256sum >"$3.rx.sha"; wait' \
-    sh "$addr" "$TERN_PORT" "$file" 2>/dev/null &
+  ip netns exec "$to" sh -c 'wc -c <"$3.fifo" >"$3.rx.count" &
+    timeout "$4" nc -l "$1" "$2" | tee "$3.fifo" | sha256sum >"$3.rx.sha"; wait' \
+    sh "$addr" "$TERN_PORT" "$file" "$((secs + 2))" 2>/dev/null &
   STREAM_RX[$name]=$!
   track_pid "${STREAM_RX[$name]}"
   wait_until 10 "nc to listen on $addr:$TERN_PORT in $to" listening "$to" "$TERN_PORT"
@@ -149,15 +154,19 @@ tern_peer_json() {
     jq -r ".interfaces[0].peers[0].$3 // \"null\""
 }
 
-# tern_path_mtu_is NS IFACE MTU: the peer's path MTU is MTU (probes confirmed it).
-tern_path_mtu_is() { [ "$(tern_peer_json "$1" "$2" path_mtu)" = "$3" ]; }
+# tern_overlay_is NS IFACE MTU: probes found a path MTU and the overlay MTU that follows is MTU.
+tern_overlay_is() {
+  [ "$(tern_peer_json "$1" "$2" path_mtu)" != null ] &&
+    [ "$(tern_peer_json "$1" "$2" overlay_mtu)" = "$3" ]
+}
 
-# mtu_wait_path NS IFACE MTU SECONDS: waits until tern found path MTU MTU to its peer.
-mtu_wait_path() {
-  check "tern on $2 finds path MTU $3"
-  wait_until "$4" "path MTU $3 on $2 (status says $(tern_peer_json "$1" "$2" path_mtu))" \
-    tern_path_mtu_is "$1" "$2" "$3"
-  ok "$2: path MTU $3, overlay MTU $(tern_peer_json "$1" "$2" overlay_mtu)"
+# mtu_wait_overlay NS IFACE MTU SECONDS: waits until tern's probes settled the overlay MTU to
+# its peer at MTU. (The search stops once the TUN's MTU fits: it needs no larger path.)
+mtu_wait_overlay() {
+  check "tern on $2 settles on overlay MTU $3"
+  wait_until "$4" "overlay MTU $3 on $2 (status: path $(tern_peer_json "$1" "$2" path_mtu), overlay $(tern_peer_json "$1" "$2" overlay_mtu))" \
+    tern_overlay_is "$1" "$2" "$3"
+  ok "$2: path MTU $(tern_peer_json "$1" "$2" path_mtu), overlay MTU $3"
 }
 
 # mtu_udp_seq_check FROM_NS TO_NS TO_ADDR PORT COUNT IP_SIZE: sequenced datagrams with DF; the
@@ -203,6 +212,22 @@ mtu_recovery() {
       return
     fi
     [ $((now - t0)) -lt $((limit * 2 * 1000000000)) ] || { echo "$limit+"; return; }
+    sleep 0.05
+  done
+}
+
+# mtu_detect NS IFACE FROM LIMIT: seconds (0.1 s resolution) until tern's overlay MTU on IFACE
+# leaves FROM; "LIMIT+" if it has not after LIMIT seconds.
+mtu_detect() {
+  local t0 now
+  t0=$(date +%s%N)
+  while :; do
+    now=$(date +%s%N)
+    if [ "$(tern_peer_json "$1" "$2" overlay_mtu)" != "$3" ]; then
+      awk -v d=$((now - t0)) 'BEGIN { printf "%.1f\n", d / 1e9 }'
+      return
+    fi
+    [ $((now - t0)) -lt $(($4 * 1000000000)) ] || { echo "$4+"; return; }
     sleep 0.05
   done
 }
