@@ -2,7 +2,10 @@
 // device that has a peer and an established session, and arbitrary "TUN"
 // packets reach its send path. Every input must be dropped and counted or
 // handled; nothing may crash, leak or stall (asserted by the drop counters
-// adding up).
+// adding up). Path MTU discovery is on, B's MTU is small so the TUN boundary
+// (PTB, fragments, MSS clamp) meets most packets, and some inputs become path
+// probes sealed with A's keys, so fuzzed pings and pongs get past authentication.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +13,7 @@
 #include <vector>
 
 #include "core/device.hpp"
+#include "noise/path_probe_crypto.hpp"
 
 using namespace tern;
 
@@ -28,8 +32,14 @@ struct World {
   core::Device a{filled(0x11)};
   core::Device b{filled(0x22)};
   Instant now = instant_from_ns(10'000'000'000);
+  noise::PathProbeKeys a_keys;
 
   World() {
+    a.set_path_mtu_discovery(true, now);
+    b.set_path_mtu_discovery(true, now);
+    b.set_mtu(600);
+    a_keys = *noise::derive_path_probe_keys(noise::LocalIdentity::from_private(filled(0x11)),
+                                            b.public_key());
     auto pa = *a.add_peer(b.public_key());
     auto pb = *b.add_peer(a.public_key());
     a.add_allowed_ip(pa, *IpPrefix::parse("10.0.0.2/32"));
@@ -63,7 +73,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   w.now += std::chrono::milliseconds(data[0]);
   std::vector<uint8_t> input(data + 1, data + size);
-  if (data[0] & 1) {
+  if ((data[0] & 5) == 5) {
+    // A path probe from A whose body (and size) the input chooses.
+    wire::PathProbeBody body;
+    std::memcpy(body.tx_id.data(), input.data(), std::min(input.size(), body.tx_id.size()));
+    if (input.size() >= 16) {
+      body.overlay_mtu = static_cast<uint16_t>(input[12] << 8 | input[13]);
+      body.answered_size = static_cast<uint16_t>(input[14] << 8 | input[15]);
+    }
+    const auto type = (data[0] & 8) ? wire::ProbeType::kPong : wire::ProbeType::kPing;
+    std::vector<uint8_t> probe(wire::kPathProbeMinSize + input.size());
+    const size_t n = noise::seal_path_probe(w.a_keys, type, body, probe.size(), probe);
+    if (n == 0) std::abort();
+    auto r = w.b.receive_datagram(kA, probe, w.now);
+    if (r.kind == core::ReceiveResult::Kind::kDeliver) std::abort();  // a probe is never data
+    while (auto t = w.b.poll_transmit(w.now)) {
+      // A pong is never larger than the ping it answers.
+      if (wire::is_path_probe(t->data) && t->data.size() > probe.size()) std::abort();
+    }
+  } else if (data[0] & 1) {
     // Network side: a datagram from A's address or from a stranger.
     const Endpoint from = (data[0] & 2) ? kA : *Endpoint::parse("203.0.113.5:4444");
     auto r = w.b.receive_datagram(from, input, w.now);
@@ -80,6 +108,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   w.b.handle_timeout(w.now);
   while (w.b.poll_transmit(w.now)) {
+  }
+  while (auto ptb = w.b.poll_tun_write()) {
+    if (ptb->size() > wire::kPathProbeMaxSize) std::abort();
   }
   return 0;
 }
