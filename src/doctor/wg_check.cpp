@@ -64,6 +64,7 @@ WgInterfaceReport check_wg(const WgCheckInput& in) {
   out.ifname = in.ifname;
   out.source = in.source;
   out.mtu = in.mtu;
+  out.nat_lifetime = in.nat_lifetime;
   if (in.samples.empty()) {
     out.error = "no sample of the interface";
     return out;
@@ -220,6 +221,8 @@ nlohmann::json wg_to_json(const std::vector<WgInterfaceReport>& reports) {
     j["source"] = i.source;
     j["mtu"] = i.mtu ? nlohmann::json(*i.mtu) : nlohmann::json(nullptr);
     j["window_s"] = secs(i.window);
+    j["nat_lifetime_s"] =
+        i.nat_lifetime ? nlohmann::json(secs(*i.nat_lifetime)) : nlohmann::json(nullptr);
     j["error"] = i.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(i.error);
     nlohmann::json peers = nlohmann::json::array();
     for (const auto& p : i.peers) {

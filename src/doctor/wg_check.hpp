@@ -69,6 +69,7 @@ struct WgInterfaceReport {
   std::string source;
   std::optional<uint32_t> mtu;
   Duration window{};
+  std::optional<Duration> nat_lifetime;  // the one the keepalives were held against
   std::vector<WgPeerReport> peers;
   std::string error;  // the interface could not be read
 };

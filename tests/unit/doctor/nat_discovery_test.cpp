@@ -175,6 +175,25 @@ TEST(StunProbe, ReadsOnlyItsOwnTransaction) {
   EXPECT_EQ(read_binding_answer(Bytes(junk, 3), a.id).kind, AnswerKind::kNotOurs);
 }
 
+TEST(StunProbe, OversizedAnswerIsReadWhole) {
+  BindingRequest r;
+  r.id[0] = 7;
+  std::vector<uint8_t> out(4000);
+  wire::StunBuilder b(out, wire::StunMethod::kBinding, wire::StunClass::kSuccess, r.id);
+  const std::vector<uint8_t> pad(3000, 0xEE);
+  b.add(wire::StunAttr::kPadding, pad);
+  b.add_xor_address(wire::StunAttr::kXorMappedAddress, ep("192.0.2.1:40000"));
+  auto bytes = b.finish();
+  ASSERT_TRUE(bytes);
+  auto read = read_binding_answer(*bytes, r.id);
+  ASSERT_EQ(read.kind, AnswerKind::kAnswer);
+  EXPECT_EQ(read.answer->mapped, ep("192.0.2.1:40000"));
+  // Cut short, the same answer is malformed, and said to be.
+  auto cut = read_binding_answer(bytes->first(bytes->size() - 4), r.id);
+  EXPECT_EQ(cut.kind, AnswerKind::kMalformed);
+  EXPECT_FALSE(cut.detail.empty());
+}
+
 TEST(StunProbe, ResponsePortIsWrittenAsRfc5780Says) {
   BindingRequest r;
   r.response_port = 0x1234;

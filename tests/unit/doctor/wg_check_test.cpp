@@ -141,6 +141,7 @@ TEST(WgCheck, KeepaliveAgainstNatLifetime) {
   EXPECT_EQ(
       r.peers[0].findings[0].message,
       "keepalive 25 s but this NAT forgets mappings after ~15 s: set PersistentKeepalive = 10");
+  EXPECT_EQ(wg_to_json({r})[0]["nat_lifetime_s"], 15);
   auto good = timeline(5, [](int, uapi::PeerSnapshot& p) { p.persistent_keepalive_interval = 10; });
   good.nat_lifetime = seconds(15);
   EXPECT_TRUE(codes(check_wg(good)).empty());
