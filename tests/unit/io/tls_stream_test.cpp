@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "io/tls/test_certificates.hpp"
+#include "io/test_certificates.hpp"
 
 namespace tern::io {
 namespace {
