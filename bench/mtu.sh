@@ -45,8 +45,10 @@ while [ $# -gt 0 ]; do
 done
 [[ $secs =~ ^[1-9][0-9]{0,2}$ && $limit =~ ^[1-9][0-9]{0,2}$ ]] ||
   { echo "mtu: --time and --recovery-limit 1-999 seconds" >&2; exit 2; }
-[[ $middle =~ ^[0-9]+$ ]] && [ "$middle" -ge 1280 ] && [ "$middle" -le 1500 ] ||
-  { echo "mtu: --middle 1280-1500" >&2; exit 2; }
+if ! [[ $middle =~ ^[0-9]+$ ]] || [ "$middle" -lt 1280 ] || [ "$middle" -gt 1500 ]; then
+  echo "mtu: --middle 1280-1500" >&2
+  exit 2
+fi
 [[ $underlay =~ ^[46]$ && $icmp =~ ^(filter|pass)$ ]] ||
   { echo "mtu: --underlay 4|6, --icmp filter|pass" >&2; exit 2; }
 if [ "$(id -u)" -ne 0 ]; then

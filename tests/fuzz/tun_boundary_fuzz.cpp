@@ -2,8 +2,9 @@
 // MTU: ICMP Packet Too Big, TCP MSS clamping and IPv4 fragmentation. The first two input
 // bytes choose the MTU; the rest is the packet. Every ICMP built must carry valid checksums
 // and fit its limit; a clamped segment whose checksum was valid must stay valid; fragments
-// must fit the MTU and carry the original payload in order. The same input then goes through
-// core::TunBoundary both ways, whose verdicts must agree with those functions.
+// must fit the MTU and carry the original payload in order (IPv6 too, below 1280). The same
+// input then goes through core::TunBoundary both ways, whose verdicts must agree with those
+// functions.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -126,6 +127,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       require(v.mss_clamped || through == packet);
       break;
     case Action::kFragment:
+      require(u.has_value());
+      if (u->is_v6) {
+        // IPv6 below 1280: fragments that fit, each with a Fragment header, holding the data.
+        require(mtu < 1280 && u->total_length <= 1280);
+        if (v.mss_clamped) break;  // the fragments carry the clamped segment
+        const size_t skip = packet[6] == 44 ? 48 : 40;
+        size_t placed = 0;
+        for (size_t i = 0; i < v.fragment_count; ++i) {
+          const Bytes f = boundary.fragment(i);
+          require(f.size() <= mtu && f.size() > 48 && f[6] == 44);
+          require(std::memcmp(f.data() + 48, packet.data() + skip + placed, f.size() - 48) == 0);
+          placed += f.size() - 48;
+        }
+        require(placed == u->total_length - skip);
+        break;
+      }
       require(count == v.fragment_count);
       if (v.mss_clamped) break;  // the wire call above cut the unclamped packet
       for (size_t i = 0, at = 0; i < count; at += sizes[i], ++i) {

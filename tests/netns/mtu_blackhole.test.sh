@@ -84,8 +84,10 @@ t6_start=$(rx_bytes "$MTU_NS_B" "$t6b")
 mtu_stream_begin t4 "$MTU_NS_A" "$MTU_NS_B" 10.80.4.2 100
 mtu_stream_begin t6 "$MTU_NS_A" "$MTU_NS_B" fd80:6::2 100
 # Both flowing, well before either can finish.
-wait_until 20 "both transfers to move 4 MiB" eval \
-  'rx_grew "$MTU_NS_B" "$t4b" "$t4_start" 4194304 && rx_grew "$MTU_NS_B" "$t6b" "$t6_start" 4194304'
+both_flowing() {
+  rx_grew "$MTU_NS_B" "$t4b" "$t4_start" 4194304 && rx_grew "$MTU_NS_B" "$t6b" "$t6_start" 4194304
+}
+wait_until 20 "both transfers to move 4 MiB" both_flowing
 mtu_set_middle "$MIDDLE"
 say "middle MTU now $MIDDLE"
 # Recovered: 2 MiB more arrived (before, only what had passed R could). Detected: the overlay
