@@ -237,7 +237,11 @@ void Device::path_timeouts(Peer& p, Instant now) {
   if (p.current) follow_endpoint(p, now);  // e.g. a new endpoint set by the operator
   if (p.path.retry_at && now >= *p.path.retry_at) {
     p.path.retry_at.reset();
-    if (pmtud_enabled_ && p.current) start_path(p, now);
+    if (pmtud_enabled_ && p.current) {
+      start_path(p, now);
+    } else if (pmtud_enabled_) {
+      p.path.retry_at = now + p.path.pmtud.config().raise_timer;  // no session now: later
+    }
     return;
   }
   auto deadline = p.path.pmtud.poll_timeout();
