@@ -116,6 +116,38 @@ Result<RelaydConfig> make_config(const RawOptions& raw) {
     c.listen.push_back(*ep);
   }
   if (c.listen.empty()) c.listen.push_back(Endpoint{IpAddress::v4(0u), kDefaultStunPort});
+  if (!raw.no_tcp) c.tcp_listen = c.listen;
+  if (raw.tls_cert.empty() != raw.tls_key.empty()) {
+    return fail(std::string(raw.tls_cert.empty() ? "--tls-key" : "--tls-cert") + " without " +
+                (raw.tls_cert.empty() ? "--tls-cert" : "--tls-key") +
+                ": TLS needs both the certificate chain and its private key (PEM files)");
+  }
+  if (raw.tls_port && raw.tls_cert.empty()) {
+    return fail("--tls-port without --tls-cert and --tls-key: TLS needs a certificate and key");
+  }
+  if (raw.tls_port && *raw.tls_port == 0) return fail("--tls-port 0: give a port, e.g. 5349");
+  if (!raw.tls_cert.empty()) {
+    c.tls_cert = raw.tls_cert;
+    c.tls_key = raw.tls_key;
+    for (const auto& l : c.listen)
+      c.tls_listen.push_back(Endpoint{l.address, raw.tls_port.value_or(kDefaultTlsPort)});
+    for (const auto& t : c.tls_listen) {
+      for (const auto& l : c.tcp_listen) {
+        if (t == l) {
+          return fail("--tls-port " + std::to_string(t.port) +
+                      ": the same port as the TCP listener; choose another (5349 is TURN over "
+                      "TLS's)");
+        }
+      }
+    }
+  }
+  if (raw.max_connections) {
+    if (*raw.max_connections == 0 || *raw.max_connections > 1'000'000) {
+      return fail("--max-connections " + std::to_string(*raw.max_connections) +
+                  ": give 1 to 1000000 (each connection holds a file descriptor and buffers)");
+    }
+    c.max_connections = *raw.max_connections;
+  }
 
   for (const auto& a : raw.relay_address) {
     auto ip = IpAddress::parse(a);

@@ -16,6 +16,8 @@
 namespace tern::relayd {
 
 inline constexpr uint16_t kDefaultStunPort = 3478;
+inline constexpr uint16_t kDefaultTlsPort = 5349;
+inline constexpr uint32_t kDefaultMaxConnections = 1024;
 inline constexpr uint16_t kDefaultRelayPortMin = 49152;
 inline constexpr uint16_t kDefaultRelayPortMax = 65535;
 
@@ -35,13 +37,23 @@ struct RawOptions {
   std::string rate;        // BYTES/S, with k/M/G (decimal)
   std::string port_range;  // MIN-MAX
   std::string metrics;     // ADDR:PORT
+  bool no_tcp = false;     // UDP only: no TCP listeners
+  std::string tls_cert;    // PEM certificate chain: TLS listeners
+  std::string tls_key;     // PEM private key
+  std::optional<uint16_t> tls_port;
+  std::optional<uint32_t> max_connections;  // TCP + TLS
 };
 
 // Everything the I/O loop needs, checked.
 struct RelaydConfig {
   relay::RelayConfig relay;
-  std::vector<Endpoint> listen;            // every UDP listener (four with RFC 5780)
-  std::vector<IpAddress> relay_addresses;  // one per family at most
+  std::vector<Endpoint> listen;      // every UDP listener (four with RFC 5780)
+  std::vector<Endpoint> tcp_listen;  // the --listen addresses, unless --no-tcp
+  std::vector<Endpoint> tls_listen;  // the --listen addresses at --tls-port, with a cert
+  std::string tls_cert;
+  std::string tls_key;
+  uint32_t max_connections = kDefaultMaxConnections;  // TCP and TLS, each
+  std::vector<IpAddress> relay_addresses;             // one per family at most
   uint16_t port_min = kDefaultRelayPortMin;
   uint16_t port_max = kDefaultRelayPortMax;
   std::optional<Endpoint> metrics;

@@ -13,6 +13,8 @@
 #include "relay/server.hpp"
 #include "relayd/metrics_http.hpp"
 #include "relayd/relay_ports.hpp"
+#include "relayd/stream_server.hpp"
+#include "relayd/tls_context.hpp"
 
 namespace tern::relayd {
 namespace {
@@ -20,6 +22,8 @@ namespace {
 constexpr uint64_t kTokenSignal = 0;
 constexpr uint64_t kTokenListener = 1;  // + listener index
 constexpr uint64_t kTokenMetrics = 1000;
+constexpr uint64_t kTokenTcp = uint64_t{1} << 24;  // + listener, then + connection slot
+constexpr uint64_t kTokenTls = uint64_t{1} << 28;
 constexpr uint64_t kTokenRelay = uint64_t{1} << 32;  // + relay slot
 
 constexpr size_t kBatch = 64;
@@ -42,7 +46,7 @@ struct Outgoing {
 
 }  // namespace
 
-struct RelayDaemon::State {
+struct RelayDaemon::State final : StreamSink {
   State(const RelaydConfig& c, io::Poller p, io::SignalFd s)
       : config(c), poller(std::move(p)), signals(std::move(s)) {}
 
@@ -54,6 +58,9 @@ struct RelayDaemon::State {
   std::unique_ptr<UdpPortAllocator> ports;  // outlives the server, which closes its sockets
   std::unique_ptr<relay::RelayServer> server;
   std::optional<MetricsServer> metrics;
+  std::unique_ptr<TlsContext> tls;
+  std::unique_ptr<StreamServer> tcp;          // TURN over TCP
+  std::unique_ptr<StreamServer> tls_streams;  // TURN over TLS
 
   io::RecvBatch recv{kBatch, kMaxDatagram};
   io::SendBatch send{kBatch};
@@ -69,9 +76,35 @@ struct RelayDaemon::State {
   void pump_listener(size_t index, Instant now);
   void pump_relay(uint64_t token, Instant now);
   std::string metrics_text() const;
+  StreamServer* streams(relay::Transport t) {
+    return t == relay::Transport::kTcp   ? tcp.get()
+           : t == relay::Transport::kTls ? tls_streams.get()
+                                         : nullptr;
+  }
+  std::optional<Instant> stream_deadline() const;
+
+  void on_frame(const relay::FiveTuple& tuple, Bytes frame, Instant now) override {
+    if (auto tx = server->handle_client(tuple, frame, now)) queue(*tx);
+  }
+  void on_closed(const relay::FiveTuple& tuple) override { server->connection_closed(tuple); }
 };
 
+std::optional<Instant> RelayDaemon::State::stream_deadline() const {
+  std::optional<Instant> d;
+  for (const auto* st : {tcp.get(), tls_streams.get()}) {
+    if (!st) continue;
+    if (auto t = st->next_deadline(); t && (!d || *t < *d)) d = t;
+  }
+  return d;
+}
+
 void RelayDaemon::State::queue(const relay::Transmit& tx) {
+  if (tx.transport != relay::Transport::kUdp && tx.source == relay::Transmit::Source::kListener) {
+    // On the connection of the 5-tuple; a full queue drops the frame (counted there).
+    StreamServer* st = streams(tx.transport);
+    if (!st || !st->send(tx.to, tx.from, tx.data)) ++send_failures;
+    return;
+  }
   Outgoing o;
   if (tx.source == relay::Transmit::Source::kListener) {
     size_t i = 0;
@@ -207,6 +240,7 @@ std::string RelayDaemon::State::metrics_text() const {
   text += "# HELP tern_relay_truncated_total Datagrams larger than the receive buffer.\n";
   text += "# TYPE tern_relay_truncated_total counter\n";
   text += "tern_relay_truncated_total " + std::to_string(truncated) + "\n";
+  text += stream_metrics_text({tcp.get(), tls_streams.get()});
   return text;
 }
 
@@ -235,6 +269,24 @@ Result<std::unique_ptr<RelayDaemon>> RelayDaemon::start(const RelaydConfig& conf
   s->server = std::move(*server);
   s->server->set_wall_clock(io::wall_now(), now);
 
+  StreamLimits limits;
+  limits.max_connections = config.max_connections;
+  if (!config.tcp_listen.empty()) {
+    auto st = StreamServer::listen(config.tcp_listen, relay::Transport::kTcp, nullptr, s->poller,
+                                   kTokenTcp, limits, "--listen");
+    if (!st) return fail(st.error().message);
+    s->tcp = std::move(*st);
+  }
+  if (!config.tls_listen.empty()) {
+    auto ctx = TlsContext::load(config.tls_cert, config.tls_key);
+    if (!ctx) return fail(ctx.error().message);
+    s->tls = std::move(*ctx);
+    auto st = StreamServer::listen(config.tls_listen, relay::Transport::kTls, s->tls.get(),
+                                   s->poller, kTokenTls, limits, "--tls-port");
+    if (!st) return fail(st.error().message);
+    s->tls_streams = std::move(*st);
+  }
+
   if (config.metrics) {
     auto m = MetricsServer::listen(*config.metrics, s->poller, kTokenMetrics);
     if (!m) return fail(m.error().message);
@@ -252,6 +304,12 @@ Result<std::unique_ptr<RelayDaemon>> RelayDaemon::start(const RelaydConfig& conf
   std::string listen_text, relay_text;
   for (const auto& l : config.listen)
     listen_text += (listen_text.empty() ? "" : ", ") + l.to_string();
+  for (const auto* st : {s->tcp.get(), s->tls_streams.get()}) {
+    if (!st) continue;
+    listen_text += std::string("; ") + std::string(relay::transport_name(st->transport())) + " ";
+    for (size_t i = 0; i < st->bound().size(); ++i)
+      listen_text += (i ? ", " : "") + st->bound()[i].to_string();
+  }
   for (const auto& a : config.relay_addresses) {
     relay_text += (relay_text.empty() ? "" : ", ") + a.to_string();
   }
@@ -282,6 +340,7 @@ Status RelayDaemon::run() {
     if (s.metrics) {
       if (auto m = s.metrics->next_deadline(); m && (!deadline || *m < *deadline)) deadline = m;
     }
+    if (auto m = s.stream_deadline(); m && (!deadline || *m < *deadline)) deadline = m;
     std::optional<Duration> timeout;
     if (deadline) timeout = *deadline > now ? *deadline - now : Duration::zero();
     auto n = s.poller.wait(timeout, ready);
@@ -293,10 +352,18 @@ Status RelayDaemon::run() {
         if (auto sig = s.signals.read(); sig && *sig != SIGHUP) {
           log::info("signal {}: closing {} allocation(s) and stopping", *sig,
                     s.server->allocation_count());
+          if (s.tcp) s.tcp->close_all(s);
+          if (s.tls_streams) s.tls_streams->close_all(s);
           return {};
         }
       } else if (token >= kTokenRelay) {
         s.pump_relay(token, now);
+      } else if (s.tcp && s.tcp->owns(token)) {
+        s.tcp->ready(ready[i], now, s);
+        s.flush();  // what its frames asked to send to peers
+      } else if (s.tls_streams && s.tls_streams->owns(token)) {
+        s.tls_streams->ready(ready[i], now, s);
+        s.flush();
       } else if (s.metrics && s.metrics->owns(token)) {
         s.metrics->ready(token, now, body);
       } else if (token >= kTokenListener && token - kTokenListener < s.listeners.size()) {
@@ -305,6 +372,8 @@ Status RelayDaemon::run() {
     }
     if (auto t = s.server->poll_timeout(); t && *t <= now) s.server->handle_timeout(now);
     if (s.metrics) s.metrics->expire(now);
+    if (s.tcp) s.tcp->expire(now, s);
+    if (s.tls_streams) s.tls_streams->expire(now, s);
   }
 }
 

@@ -1,13 +1,10 @@
 // The event loop of `tern relay`: one thread, one epoll set holding the UDP
-// listeners, one UDP socket per allocation, the signal fd and the metrics
-// endpoint. Every socket is read in batches (recvmmsg); what the core answers is
-// gathered per sending socket and written in batches (sendmmsg). Buffers are
-// allocated once at start, so relaying a packet allocates nothing.
-//
-// TCP and TLS listeners are a later slice: they would add a listener kind whose
-// connections deframe STUN/ChannelData (wire/stun_stream) into handle_client()
-// with Transport::kTcp/kTls, answer kListener transmits on the connection of the
-// 5-tuple, and call connection_closed(); relay sockets stay UDP.
+// listeners, the TCP and TLS listeners and their connections (stream_server.hpp),
+// one UDP socket per allocation, the signal fd and the metrics endpoint. Every UDP
+// socket is read in batches (recvmmsg); what the core answers is gathered per
+// sending socket and written in batches (sendmmsg), or on the connection of the
+// 5-tuple for TCP/TLS. Buffers are allocated once at start (a connection's when it
+// arrives), so relaying a packet allocates nothing.
 #pragma once
 
 #include <memory>

@@ -128,6 +128,42 @@ TEST(RelaydOptions, OtherAddressListensOnFourSockets) {
                                               "192.0.2.2:3479"}));
 }
 
+TEST(RelaydOptions, TcpByDefaultAndTlsWithACertificate) {
+  RawOptions raw = base_options();
+  raw.listen = {"192.0.2.1", "[2001:db8::1]:3000"};
+  auto c = make_config(raw);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->tcp_listen, c->listen);
+  EXPECT_TRUE(c->tls_listen.empty());
+  EXPECT_EQ(c->max_connections, kDefaultMaxConnections);
+
+  raw.tls_cert = "relay.crt";
+  raw.tls_key = "relay.key";
+  raw.max_connections = 10;
+  c = make_config(raw);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->tls_listen.size(), 2u);
+  EXPECT_EQ(c->tls_listen[0].to_string(), "192.0.2.1:5349");
+  EXPECT_EQ(c->tls_listen[1].to_string(), "[2001:db8::1]:5349");
+  EXPECT_EQ(c->tls_cert, "relay.crt");
+  EXPECT_EQ(c->max_connections, 10u);
+
+  raw.no_tcp = true;
+  raw.tls_port = 443;
+  c = make_config(raw);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE(c->tcp_listen.empty());
+  EXPECT_EQ(c->tls_listen[0].to_string(), "192.0.2.1:443");
+
+  // With RFC 5780's four UDP sockets, TCP listens on the given address only.
+  raw = base_options();
+  raw.other_address = "192.0.2.2";
+  c = make_config(raw);
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->tcp_listen.size(), 1u);
+  EXPECT_EQ(c->tcp_listen[0].to_string(), "192.0.2.1:3478");
+}
+
 // Each bad option is refused with a message that names it.
 TEST(RelaydOptions, ErrorsNameTheOption) {
   struct Case {
@@ -156,6 +192,16 @@ TEST(RelaydOptions, ErrorsNameTheOption) {
       {[](RawOptions& r) { r.rate = "fast"; }, "--rate fast"},
       {[](RawOptions& r) { r.port_range = "9-1"; }, "--port-range 9-1"},
       {[](RawOptions& r) { r.metrics = "127.0.0.1"; }, "--metrics 127.0.0.1"},
+      {[](RawOptions& r) { r.tls_cert = "relay.crt"; }, "--tls-cert without --tls-key"},
+      {[](RawOptions& r) { r.tls_key = "relay.key"; }, "--tls-key without --tls-cert"},
+      {[](RawOptions& r) { r.tls_port = 5349; }, "--tls-port without --tls-cert"},
+      {[](RawOptions& r) {
+         r.tls_cert = "c";
+         r.tls_key = "k";
+         r.tls_port = 3478;
+       },
+       "--tls-port 3478"},
+      {[](RawOptions& r) { r.max_connections = 0; }, "--max-connections 0"},
   };
   for (const auto& k : cases) {
     RawOptions raw = base_options();

@@ -1,0 +1,67 @@
+#include <string>
+
+#include "relayd/stream_server.hpp"
+
+namespace tern::relayd {
+namespace {
+
+void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void sample(std::string& out, std::string_view name, const StreamServer& s, std::string_view extra,
+            uint64_t value) {
+  out += name;
+  out += "{transport=\"";
+  out += relay::transport_name(s.transport());
+  out += '"';
+  out += extra;
+  out += "} ";
+  out += std::to_string(value);
+  out += '\n';
+}
+
+}  // namespace
+
+std::string stream_metrics_text(std::initializer_list<const StreamServer*> servers) {
+  std::string out;
+  bool any = false;
+  for (const auto* s : servers)
+    any = any || s;
+  if (!any) return out;
+  family(out, "tern_relay_connections", "gauge", "TCP and TLS client connections open.");
+  for (const auto* s : servers) {
+    if (s) sample(out, "tern_relay_connections", *s, "", s->connection_count());
+  }
+  family(out, "tern_relay_connections_total", "counter", "TCP and TLS connections accepted.");
+  for (const auto* s : servers) {
+    if (s) sample(out, "tern_relay_connections_total", *s, "", s->counters().accepted);
+  }
+  family(out, "tern_relay_connections_closed_total", "counter",
+         "Connections the relay closed: refused over --max-connections, idle, out of step "
+         "(not STUN or ChannelData, or a frame too large), or a failed TLS handshake.");
+  for (const auto* s : servers) {
+    if (!s) continue;
+    const StreamCounters& c = s->counters();
+    sample(out, "tern_relay_connections_closed_total", *s, ",reason=\"refused\"", c.refused);
+    sample(out, "tern_relay_connections_closed_total", *s, ",reason=\"idle\"", c.closed_idle);
+    sample(out, "tern_relay_connections_closed_total", *s, ",reason=\"framing\"", c.closed_framing);
+    sample(out, "tern_relay_connections_closed_total", *s, ",reason=\"tls\"", c.closed_tls);
+  }
+  family(out, "tern_relay_stream_dropped_total", "counter",
+         "Frames for a connection dropped whole: its output queue was full or it had closed.");
+  for (const auto* s : servers) {
+    if (s) sample(out, "tern_relay_stream_dropped_total", *s, "", s->counters().dropped_frames);
+  }
+  return out;
+}
+
+}  // namespace tern::relayd
