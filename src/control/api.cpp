@@ -173,8 +173,9 @@ HttpResponse Api::register_peer(const HttpRequest& request, const Caller& caller
   if (!revision) return internal_error(revision.error());
   const NetworkMap map =
       build_map(*peers, *reg->peer, store_.plan(), options_.relays, *revision, caller.now_unix);
-  return json_response(reg->created ? 201 : 200,
-                       {{"peer", peer_record_json(*reg->peer)}, {"map", map_json(map)}});
+  return json_response(reg->created ? 201 : 200, {{"peer", peer_record_json(*reg->peer)},
+                                                  {"map", map_json(map)},
+                                                  {"stream_token", reg->stream_token}});
 }
 
 HttpResponse Api::admin(std::string_view method, std::string_view path, std::string_view query,

@@ -1,6 +1,6 @@
-// Bearer secrets of the control server: setup keys ("tsk_...") and admin tokens
-// ("tat_..."). 32 random bytes, base64url; the server keeps only a lookup handle
-// (the first characters, not secret enough to use) and the SHA-256 of the whole text,
+// Bearer secrets of the control server: setup keys ("tsk_..."), admin tokens ("tat_...")
+// and agents' stream tokens ("tpt_..."). 32 random bytes, base64url; the server keeps only a lookup
+// handle (the first characters, not secret enough to use) and the SHA-256 of the whole text,
 // compared in constant time. A plain hash suffices: the secret has 256 bits of entropy.
 #pragma once
 
@@ -13,6 +13,7 @@ namespace tern::control {
 
 inline constexpr std::string_view kSetupKeyPrefix = "tsk_";
 inline constexpr std::string_view kAdminTokenPrefix = "tat_";
+inline constexpr std::string_view kStreamTokenPrefix = "tpt_";
 // Characters after the prefix kept in clear to find the record.
 inline constexpr size_t kLookupLength = 8;
 // Longest secret text looked at; anything longer is wrong without hashing it.

@@ -15,7 +15,7 @@ namespace tern::control {
 namespace {
 
 // Each step runs once, in order; a step is never edited after release, only added to.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     R"sql(
 CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE setup_keys (
@@ -50,6 +50,12 @@ CREATE TABLE audit (
   action TEXT NOT NULL,
   detail TEXT NOT NULL);
 INSERT INTO settings (name, value) VALUES ('revision', '0');
+)sql",
+    // 2: agents' stream tokens.
+    R"sql(
+ALTER TABLE peers ADD COLUMN token_lookup TEXT;
+ALTER TABLE peers ADD COLUMN token_hash BLOB;
+CREATE UNIQUE INDEX peers_token_lookup ON peers (token_lookup);
 )sql",
 };
 
@@ -300,6 +306,10 @@ Result<Registration> SqliteStore::register_peer(std::string_view setup_key, cons
                     (out.verdict == KeyVerdict::kUsedUp && (*existing)->setup_key_id == k.id))) {
     out.verdict = KeyVerdict::kOk;
     out.peer = *existing;
+    auto token = issue_stream_token((*existing)->id);
+    if (!token) return pass(token);
+    if (auto st = tx->commit(); !st) return pass(st);
+    out.stream_token = std::move(*token);
     return out;
   }
   if (out.verdict != KeyVerdict::kOk) return out;
@@ -336,6 +346,9 @@ Result<Registration> SqliteStore::register_peer(std::string_view setup_key, cons
   ins->bind(6, endpoints_text(p.endpoints)).bind(7, join_tags(p.tags)).bind(8, k.id);
   if (auto st = ins->bind(9, now_unix).bind(10, now_unix).run(); !st) return pass(st);
   p.id = db_.last_insert_id();
+  auto token = issue_stream_token(p.id);
+  if (!token) return pass(token);
+  out.stream_token = std::move(*token);
   auto use = db_.prepare("UPDATE setup_keys SET used = used + 1 WHERE id = ?");
   if (!use) return pass(use);
   if (auto st = use->bind(1, k.id).run(); !st) return pass(st);
@@ -368,6 +381,36 @@ Result<std::optional<PeerRecord>> SqliteStore::find_peer(const crypto::Key& key)
   auto row = q->bind_blob(1, key).step();
   if (!row) return pass(row);
   if (!*row) return std::optional<PeerRecord>();
+  return std::optional<PeerRecord>(peer_from(*q));
+}
+
+Result<std::string> SqliteStore::issue_stream_token(int64_t id) {
+  std::string text = generate_secret(kStreamTokenPrefix);
+  auto q = db_.prepare("UPDATE peers SET token_lookup = ?, token_hash = ? WHERE id = ?");
+  if (!q) return pass(q);
+  const auto hash = hash_secret(text);
+  if (auto st =
+          q->bind(1, secret_lookup(text, kStreamTokenPrefix)).bind_blob(2, hash).bind(3, id).run();
+      !st) {
+    return pass(st);
+  }
+  return text;
+}
+
+Result<std::optional<PeerRecord>> SqliteStore::find_peer_by_token(std::string_view stream_token) {
+  const std::string lookup = secret_lookup(stream_token, kStreamTokenPrefix);
+  if (lookup.empty()) return std::optional<PeerRecord>();
+  auto q = db_.prepare(std::string("SELECT ") + kPeerColumns +
+                       ", token_hash FROM peers WHERE token_lookup = ?");
+  if (!q) return pass(q);
+  auto row = q->bind(1, lookup).step();
+  if (!row) return pass(row);
+  if (!*row) return std::optional<PeerRecord>();
+  crypto::Sha256Digest stored{};
+  const auto hash = q->blob(11);
+  if (hash.size() != stored.size()) return std::optional<PeerRecord>();
+  std::copy(hash.begin(), hash.end(), stored.begin());
+  if (!secret_matches(stored, stream_token)) return std::optional<PeerRecord>();
   return std::optional<PeerRecord>(peer_from(*q));
 }
 

@@ -39,6 +39,7 @@ class SqliteStore final : public Store {
                                      int64_t now_unix) override;
   Result<std::vector<PeerRecord>> list_peers() override;
   Result<std::optional<PeerRecord>> find_peer(const crypto::Key& key) override;
+  Result<std::optional<PeerRecord>> find_peer_by_token(std::string_view stream_token) override;
   Result<bool> remove_peer(int64_t id, int64_t now_unix, std::string_view actor) override;
   Status touch_peer(const crypto::Key& key, const std::vector<Endpoint>& endpoints,
                     int64_t now_unix) override;
@@ -59,6 +60,8 @@ class SqliteStore final : public Store {
   Status load_plan(const StoreOptions& options);
   Status bump_revision();
   Result<std::optional<SetupKeyRecord>> find_setup_key(std::string_view lookup);
+  // A fresh stream token for peer `id`, stored hashed; returns its text.
+  Result<std::string> issue_stream_token(int64_t id);
 
   SqliteDb db_;
   AddressPlan plan_;

@@ -52,6 +52,9 @@ struct Registration {
   KeyVerdict verdict = KeyVerdict::kWrong;  // kOk: `peer` is set
   std::optional<PeerRecord> peer;
   bool created = false;  // false when the public key was already registered
+  // The agent's credential for its map stream ("tpt_..."), new at every registration (an
+  // older one stops working); the store keeps its hash.
+  std::string stream_token;
 };
 
 struct PeerHello {
@@ -81,6 +84,9 @@ class Store {
                                                            int64_t now_unix) = 0;
   [[nodiscard]] virtual Result<std::vector<PeerRecord>> list_peers() = 0;
   [[nodiscard]] virtual Result<std::optional<PeerRecord>> find_peer(const crypto::Key& key) = 0;
+  // The peer whose stream token this is (compared in constant time), nullopt for none.
+  [[nodiscard]] virtual Result<std::optional<PeerRecord>> find_peer_by_token(
+      std::string_view stream_token) = 0;
   [[nodiscard]] virtual Result<bool> remove_peer(int64_t id, int64_t now_unix,
                                                  std::string_view actor) = 0;
   // The agent was heard from: last seen and the endpoints it reports.

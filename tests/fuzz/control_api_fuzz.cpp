@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "control/api.hpp"
@@ -35,6 +37,11 @@ struct World {
   int64_t ns = 0;
 };
 
+std::filesystem::path& store_dir() {
+  static std::filesystem::path dir;
+  return dir;
+}
+
 World& world() {
   static World* w = [] {
     auto* out = new World;
@@ -42,6 +49,12 @@ World& world() {
                                                           : std::filesystem::temp_directory_path();
     const auto dir = base / ("tern-control-fuzz-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
+    store_dir() = dir;
+    // The store lives as long as the process; its directory goes with it.
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(store_dir(), ec);
+    });
     auto store = control::SqliteStore::open(dir.string());
     require(store.has_value());
     out->store = std::move(*store);

@@ -95,6 +95,7 @@ TEST_F(ApiTest, RegistrationGivesAddressesAndTheMap) {
   ASSERT_EQ(second.status, 201) << second.body;
   const json j = json::parse(second.body);
   EXPECT_EQ(j["peer"]["ipv4"], "100.64.0.2");
+  EXPECT_TRUE(j["stream_token"].get<std::string>().starts_with("tpt_"));
   EXPECT_EQ(j["peer"]["tags"][0], "ci");
   EXPECT_EQ(j["map"]["self"]["public_key"], pub);
   ASSERT_EQ(j["map"]["peers"].size(), 1u);

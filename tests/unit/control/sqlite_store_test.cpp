@@ -74,6 +74,29 @@ TEST(SqliteStore, OneOffKeyAdmitsOneMachine) {
   EXPECT_EQ(store->list_setup_keys()->at(0).used, 1u);
 }
 
+TEST(SqliteStore, StreamTokensIdentifyThePeerAndRotate) {
+  TempDir dir;
+  auto store = open_store(dir);
+  auto text = store->create_setup_key(new_key("", true, 0), 1, "admin")->second;
+  auto h = hello();
+  auto r = store->register_peer(text, h, 2);
+  ASSERT_TRUE(r && r->verdict == KeyVerdict::kOk);
+  EXPECT_TRUE(r->stream_token.starts_with("tpt_"));
+  auto found = store->find_peer_by_token(r->stream_token);
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->public_key, h.public_key);
+  std::string forged = r->stream_token;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(*store->find_peer_by_token(forged));
+  EXPECT_FALSE(*store->find_peer_by_token("tpt_"));
+  // Registering again issues a new token; the old one stops working.
+  auto again = store->register_peer(text, h, 3);
+  ASSERT_TRUE(again);
+  EXPECT_NE(again->stream_token, r->stream_token);
+  EXPECT_FALSE(*store->find_peer_by_token(r->stream_token));
+  EXPECT_TRUE(*store->find_peer_by_token(again->stream_token));
+}
+
 TEST(SqliteStore, WrongRevokedExpired) {
   TempDir dir;
   auto store = open_store(dir);

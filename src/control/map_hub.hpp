@@ -1,0 +1,56 @@
+// The agents' map streams without the sockets: which agent has seen which map. A stream
+// starts with the full map; after a change (the store's revision moved, or relay
+// credentials rolled over) publish() gives each stream the delta from what it last got,
+// and nothing to a stream whose map did not change. A stream whose peer was removed gets
+// a "removed" message and is to be closed. Messages are JSON text (network_map.hpp):
+//   {"type": "map", ...}   {"type": "delta", ...}   {"type": "removed"}
+// What an agent sends on its stream: {"type": "endpoints", "endpoints": ["ADDR:PORT", ...]}.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+#include "control/network_map.hpp"
+#include "control/store.hpp"
+
+namespace tern::control {
+
+struct MapPush {
+  uint64_t stream = 0;
+  std::string message;
+  bool close = false;
+};
+
+class MapHub {
+ public:
+  explicit MapHub(std::vector<RelayConfig> relays) : relays_(std::move(relays)) {}
+
+  // Stream `stream` opened for `self`: returns the full map to send first.
+  [[nodiscard]] std::string subscribe(uint64_t stream, const PeerRecord& self,
+                                      const std::vector<PeerRecord>& all, const AddressPlan& plan,
+                                      int64_t revision, int64_t now_unix);
+  void unsubscribe(uint64_t stream) { subs_.erase(stream); }
+  size_t size() const { return subs_.size(); }
+
+  // Everything to send now that the peers are `all` at `revision`.
+  [[nodiscard]] std::vector<MapPush> publish(const std::vector<PeerRecord>& all,
+                                             const AddressPlan& plan, int64_t revision,
+                                             int64_t now_unix);
+
+ private:
+  struct Subscription {
+    crypto::Key key{};
+    NetworkMap last;
+  };
+  std::vector<RelayConfig> relays_;
+  std::map<uint64_t, Subscription> subs_;
+};
+
+// {"type": "endpoints", "endpoints": [...]} from an agent: at most kMaxEndpoints, numeric.
+[[nodiscard]] Result<std::vector<Endpoint>> parse_endpoints_message(std::string_view text);
+
+}  // namespace tern::control
