@@ -53,6 +53,17 @@ std::string flapping_message(const WgPeerReport& r, Duration window) {
       r.endpoint_changes, secs(window), seen);
 }
 
+// WireGuard data messages are 32 + 16k bytes; keepalives are 32 and initiations 148, so a
+// step of at most two of each is told apart from data (an empty data packet aside).
+bool is_control_step(uint64_t bytes) {
+  for (uint64_t keepalives = 0; keepalives <= 2; ++keepalives) {
+    for (uint64_t initiations = 0; initiations <= 2; ++initiations) {
+      if (bytes == keepalives * kKeepaliveBytes + initiations * kInitiationBytes) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 unsigned keepalive_for_lifetime(Duration lifetime) {
@@ -79,10 +90,16 @@ WgInterfaceReport check_wg(const WgCheckInput& in) {
     r.endpoint = peer.endpoint;
     std::optional<Endpoint> previous;
     const uapi::PeerSnapshot* earliest = nullptr;
+    const uapi::PeerSnapshot* before = nullptr;
     for (const auto& s : in.samples) {
       const auto* p = find_peer(s.device, peer.public_key);
       if (!p) continue;
       if (!earliest) earliest = p;
+      if (before && p->rx_bytes >= before->rx_bytes &&
+          !is_control_step(p->rx_bytes - before->rx_bytes)) {
+        r.rx_control_only = false;
+      }
+      before = p;
       if (!p->endpoint) continue;
       if (previous && *previous != *p->endpoint) ++r.endpoint_changes;
       previous = p->endpoint;
@@ -123,23 +140,24 @@ WgInterfaceReport check_wg(const WgCheckInput& in) {
                        r.tx_delta > 0 ? "keeps sending" : "has a keepalive")});
       session_finding = true;
     }
-    // Keepalives (and the handshake that may follow them) leave without an answer by design;
-    // what comes back from a peer whose data is lost is its own keepalives at most (persistent
-    // ones, or the passive one WireGuard sends 10 s after receiving): 32 bytes per 10 s.
+    // Keepalives (and the handshake that may follow them) leave without an answer by design.
+    // What comes back from a peer that hears nothing from us is its own keepalives (persistent
+    // ones, or the passive one WireGuard sends 10 s after receiving) and, once its session
+    // goes quiet, its handshake initiations: control messages only, never data.
     const int64_t window_s = std::max<int64_t>(1, secs(out.window));
     const uint64_t keepalive_allowance =
         r.keepalive ? kKeepaliveBytes * static_cast<uint64_t>(window_s / r.keepalive + 1) : 0;
-    const uint64_t keepalives_back = kKeepaliveBytes * static_cast<uint64_t>(window_s / 10 + 2);
     if (!session_finding && out.window >= std::chrono::seconds(10) &&
-        r.tx_delta > keepalive_allowance + 148 && r.rx_delta <= keepalives_back &&
-        r.rx_delta * 20 < r.tx_delta) {
+        r.tx_delta > keepalive_allowance + kInitiationBytes && r.rx_control_only &&
+        r.rx_delta * 4 < r.tx_delta) {
       r.findings.push_back(
           {"one_way_loss",
            fmt::format("{} bytes left for this peer in {} s and {} came back: packets are lost "
                        "one way; check the path to {} and the firewall on the peer's side",
                        r.tx_delta, secs(out.window),
-                       r.rx_delta ? fmt::format("only {} bytes of keepalives", r.rx_delta)
-                                  : std::string("nothing"),
+                       r.rx_delta
+                           ? fmt::format("only {} bytes of keepalives and handshakes", r.rx_delta)
+                           : std::string("nothing"),
                        r.endpoint ? r.endpoint->to_string() : std::string("the peer"))});
     }
     if (in.nat_lifetime && r.endpoint) {

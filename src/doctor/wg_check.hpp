@@ -23,6 +23,8 @@ namespace tern::doctor {
 inline constexpr Duration kDeadSessionAge = std::chrono::seconds(180);
 // A keepalive or a handshake on the wire, as tx_bytes counts them.
 inline constexpr uint64_t kKeepaliveBytes = 32;
+// A handshake initiation on the wire: what a peer that hears nothing from us keeps sending.
+inline constexpr uint64_t kInitiationBytes = 148;
 
 struct WgSample {
   Instant at{};
@@ -59,6 +61,9 @@ struct WgPeerReport {
   std::optional<Duration> handshake_age;  // at the last sample; nullopt: never
   uint64_t rx_delta = 0;
   uint64_t tx_delta = 0;
+  // Every rx step between samples was keepalives and handshake initiations only: the peer
+  // hears nothing from us (it would answer data, and a response is 92 bytes).
+  bool rx_control_only = true;
   uint16_t keepalive = 0;
   std::optional<WgTunnelPing> ping;
   std::vector<WgFinding> findings;

@@ -92,6 +92,23 @@ TEST(WgCheck, OneWayLossWithThePeersKeepalivesComingBack) {
   EXPECT_TRUE(codes(check_wg(replies)).empty());
 }
 
+TEST(WgCheck, OneWayLossWithThePeersHandshakesComingBack) {
+  // The peer hears nothing, so its session goes quiet and it initiates handshakes that are
+  // answered but whose answers never reach it.
+  auto in = timeline(10, [](int i, uapi::PeerSnapshot& p) {
+    p.tx_bytes += 400;
+    if (i == 3) p.rx_bytes += kInitiationBytes;
+    if (i == 8) p.rx_bytes += kInitiationBytes + kKeepaliveBytes;
+  });
+  EXPECT_EQ(codes(check_wg(in)), std::vector<std::string>{"one_way_loss"});
+  // Ping replies (128 bytes each) are data: not loss.
+  auto replies = timeline(10, [](int, uapi::PeerSnapshot& p) {
+    p.tx_bytes += 400;
+    p.rx_bytes += 128;
+  });
+  EXPECT_TRUE(codes(check_wg(replies)).empty());
+}
+
 TEST(WgCheck, DeadSessionWhileSending) {
   auto in = timeline(30, [](int, uapi::PeerSnapshot& p) {
     p.set_last_handshake(WallTime{kWall0 - 400'000'000'000});
