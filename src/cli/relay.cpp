@@ -65,7 +65,7 @@ void add_relay_command(CLI::App& app) {
       app.add_subcommand("relay", "Run a STUN/TURN relay server (UDP, TCP, TLS) with metrics");
   sub->description(kRelayHelp);
   sub->add_option("--listen", r.listen,
-                  "ADDR[:PORT] to listen on for STUN/TURN over UDP, repeatable (default "
+                  "ADDR[:PORT] to listen on for STUN/TURN over UDP and TCP, repeatable (default "
                   "0.0.0.0:3478)");
   sub->add_option("--relay-address", r.relay_address,
                   "ADDR allocations are announced at and relay from, one per family (default: "

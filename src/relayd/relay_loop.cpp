@@ -1,5 +1,7 @@
 #include "relayd/relay_loop.hpp"
 
+#include <sys/socket.h>
+
 #include <array>
 #include <csignal>
 #include <cstring>
@@ -27,6 +29,9 @@ constexpr uint64_t kTokenTls = uint64_t{1} << 28;
 constexpr uint64_t kTokenRelay = uint64_t{1} << 32;  // + relay slot
 
 constexpr size_t kBatch = 64;
+// A listener carries every client's traffic, so a moment without CPU must not overflow it:
+// 4 MiB holds about 2000 full-size datagrams (the kernel's default, 208 KiB, about 100).
+constexpr int kListenerBuffer = 4 << 20;
 constexpr size_t kMaxDatagram = 65536;
 // A slab slot holds one outgoing datagram: room for the core's header in front
 // of peer data, the largest datagram and the padding after it.
@@ -256,6 +261,14 @@ Result<std::unique_ptr<RelayDaemon>> RelayDaemon::start(const RelaydConfig& conf
     if (!sock) {
       return fail("--listen " + at.to_string() + ": " + sock.error().message +
                   " (a port below 1024 needs root; a specific address must be on an interface)");
+    }
+    // FORCE passes net.core.[rw]mem_max when the relay runs as root; otherwise the plain
+    // option takes what those allow.
+    for (auto [force, plain] :
+         {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, {SO_SNDBUFFORCE, SO_SNDBUF}}) {
+      if (::setsockopt(sock->fd(), SOL_SOCKET, force, &kListenerBuffer, sizeof kListenerBuffer)) {
+        (void)::setsockopt(sock->fd(), SOL_SOCKET, plain, &kListenerBuffer, sizeof kListenerBuffer);
+      }
     }
     s->listeners.push_back(std::move(*sock));
     s->listener_at.push_back(at);
