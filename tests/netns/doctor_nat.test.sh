@@ -20,32 +20,22 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_nat.sh
+. "$(dirname "$0")/lib_nat.sh"
 netns_init
 need_impl tern
 need_tools turnserver turnutils_natdiscovery jq
 
 step "topology: client -> NAT router -> coturn with two addresses"
-ns_create C
-ns_create R
-ns_create S
-veth "$C" c0 10.0.0.2/24 "$R" r0 10.0.0.1/24
-veth "$R" r1 192.0.2.1/24 "$S" s0 192.0.2.2/24
-ip -n "$S" addr add 192.0.2.3/24 dev s0
-ip -n "$C" route add default via 10.0.0.1
-router_enable "$R"
-
-udp_listening() { [ -n "$(ip netns exec "$1" ss -Hlun "sport = :$2")" ]; }
-ip netns exec "$S" timeout "$TERN_PROCESS_LIFETIME" turnserver -n --log-file stdout \
-  --listening-ip 192.0.2.2 --listening-ip 192.0.2.3 --no-tls --no-dtls --no-cli \
-  >"$TERN_WORK/coturn.log" 2>&1 &
-track_pid $!
-wait_until 10 "turnserver listening on udp/3478" udp_listening "$S" 3478
-wait_until 10 "turnserver listening on udp/3479" udp_listening "$S" 3479
+nat_topology C
+coturn_two_addresses
 
 # nat_rules MASQUERADE_FLAGS FORWARD_RULE PREROUTING_RULE: the router's whole ruleset.
+# One transaction: a datagram that met no NAT chain between a flush and the new rules would get
+# a conntrack entry without translation, which outlives the rules and skews the next verdicts.
 nat_rules() {
-  ip netns exec "$R" nft flush ruleset
   ip netns exec "$R" nft -f - <<NFT
+flush ruleset
 table ip nat {
   set contacted {
     type ipv4_addr . inet_service

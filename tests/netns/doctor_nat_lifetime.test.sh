@@ -14,38 +14,18 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_nat.sh
+. "$(dirname "$0")/lib_nat.sh"
 netns_init
 need_impl tern
 need_tools turnserver jq
 TIMEOUT_S=15
 
 step "topology: client -> NAT router (UDP mappings live ${TIMEOUT_S} s) -> coturn"
-ns_create C
-ns_create R
-ns_create S
-veth "$C" c0 10.0.0.2/24 "$R" r0 10.0.0.1/24
-veth "$R" r1 192.0.2.1/24 "$S" s0 192.0.2.2/24
-ip -n "$S" addr add 192.0.2.3/24 dev s0
-ip -n "$C" route add default via 10.0.0.1
-router_enable "$R"
-ip netns exec "$R" nft -f - <<NFT
-table ip nat {
-  chain postrouting {
-    type nat hook postrouting priority 100
-    oifname "r1" masquerade
-  }
-}
-NFT
-ip netns exec "$R" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=$TIMEOUT_S \
-  net.netfilter.nf_conntrack_udp_timeout_stream=$TIMEOUT_S ||
-  skip "this kernel has no per-namespace UDP conntrack timeouts"
-
-udp_listening() { [ -n "$(ip netns exec "$1" ss -Hlun "sport = :$2")" ]; }
-ip netns exec "$S" timeout "$TERN_PROCESS_LIFETIME" turnserver -n --log-file stdout \
-  --listening-ip 192.0.2.2 --listening-ip 192.0.2.3 --no-tls --no-dtls --no-cli \
-  >"$TERN_WORK/coturn.log" 2>&1 &
-track_pid $!
-wait_until 10 "turnserver listening on udp/3478" udp_listening "$S" 3478
+nat_topology C
+nat_masquerade
+nat_udp_timeout "$TIMEOUT_S"
+coturn_two_addresses
 
 step "lifetime search up to 24 s (12 sockets idle side by side), keepalive 25 s and 9 s"
 start=$SECONDS

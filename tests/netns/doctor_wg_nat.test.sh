@@ -14,37 +14,18 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_nat.sh
+. "$(dirname "$0")/lib_nat.sh"
 netns_init
 need_impl tern
 need_impl wireguard-go
 need_tools turnserver jq
 
 step "topology: wireguard-go behind a NAT with 15 s UDP mappings, its peer and coturn outside"
-ns_create A
-ns_create R
-ns_create S
-veth "$A" c0 10.0.0.2/24 "$R" r0 10.0.0.1/24
-veth "$R" r1 192.0.2.1/24 "$S" s0 192.0.2.2/24
-ip -n "$S" addr add 192.0.2.3/24 dev s0
-ip -n "$A" route add default via 10.0.0.1
-router_enable "$R"
-ip netns exec "$R" nft -f - <<NFT
-table ip nat {
-  chain postrouting {
-    type nat hook postrouting priority 100
-    oifname "r1" masquerade
-  }
-}
-NFT
-ip netns exec "$R" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=15 \
-  net.netfilter.nf_conntrack_udp_timeout_stream=15 ||
-  skip "this kernel has no per-namespace UDP conntrack timeouts"
-udp_listening() { [ -n "$(ip netns exec "$1" ss -Hlun "sport = :$2")" ]; }
-ip netns exec "$S" timeout "$TERN_PROCESS_LIFETIME" turnserver -n --log-file stdout \
-  --listening-ip 192.0.2.2 --listening-ip 192.0.2.3 --no-tls --no-dtls --no-cli \
-  >"$TERN_WORK/coturn.log" 2>&1 &
-track_pid $!
-wait_until 10 "turnserver listening on udp/3478" udp_listening "$S" 3478
+nat_topology A
+nat_masquerade
+nat_udp_timeout 15
+coturn_two_addresses
 
 IA=$(iface_name na)
 IB=$(iface_name nb)
