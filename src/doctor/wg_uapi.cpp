@@ -1,12 +1,10 @@
 #include "doctor/wg_uapi.hpp"
 
-#include <poll.h>
-
 #include <charconv>
 
 #include <fmt/format.h>
 
-#include "io/unix_socket.hpp"
+#include "io/uapi_client.hpp"
 
 namespace tern::doctor {
 namespace {
@@ -31,11 +29,6 @@ std::optional<T> parse_number(std::string_view s) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), v);
   if (r.ec != std::errc() || r.ptr != s.data() + s.size()) return std::nullopt;
   return v;
-}
-
-bool wait_fd(int fd, short events) {
-  pollfd p{fd, events, 0};
-  return ::poll(&p, 1, kTimeoutMs) > 0;
 }
 
 }  // namespace
@@ -119,32 +112,9 @@ Result<uapi::DeviceSnapshot> parse_uapi_get(std::string_view reply) {
 }
 
 Result<uapi::DeviceSnapshot> query_uapi(const std::string& socket_path) {
-  auto fd = io::unix_connect(socket_path);
-  if (!fd) return fail(fd.error().message);
-  const std::string request = "get=1\n\n";
-  size_t sent = 0;
-  while (sent < request.size()) {
-    if (!wait_fd(fd->get(), POLLOUT)) return fail("timed out sending to " + socket_path);
-    auto n = io::write_some(
-        fd->get(),
-        Bytes(reinterpret_cast<const uint8_t*>(request.data()) + sent, request.size() - sent));
-    if (!n) return fail(n.error().message);
-    sent += *n;
-  }
-  std::string reply;
-  uint8_t buf[65536];
-  // The reply ends with an empty line after "errno=N".
-  while (reply.find("\n\n") == std::string::npos) {
-    if (!wait_fd(fd->get(), POLLIN)) return fail("no answer from " + socket_path);
-    auto n = io::read_some(fd->get(), buf);
-    if (!n) return fail(n.error().message);
-    if (!*n) continue;
-    if (**n == 0) break;
-    reply.append(reinterpret_cast<const char*>(buf), **n);
-    if (reply.size() > kMaxUapiReply)
-      return fail("the answer from " + socket_path + " is too large");
-  }
-  auto d = parse_uapi_get(reply);
+  auto reply = io::uapi_exchange(socket_path, "get=1\n\n", kMaxUapiReply, kTimeoutMs);
+  if (!reply) return fail(reply.error().message);
+  auto d = parse_uapi_get(*reply);
   if (!d) return fail(socket_path + ": " + d.error().message);
   return d;
 }
