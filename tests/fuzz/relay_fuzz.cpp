@@ -5,7 +5,8 @@
 // relayed addresses; time passing; TCP connections closing. After every event:
 // state stays bounded (allocations, permissions, channels under their caps, one
 // open relay socket per allocation), nothing is ever sent to a peer the policy
-// refuses, and every answer goes to the client it belongs to. At the end every
+// refuses, and every answer goes to the client it belongs to (another port of its
+// IP only when a Binding asked for it with RESPONSE-PORT). At the end every
 // relay socket is closed.
 //
 // Script records: op(1) then, by op % 4,
@@ -134,6 +135,11 @@ std::optional<std::vector<uint8_t>> resign(const std::vector<uint8_t>& in, const
   return out;
 }
 
+bool asks_response_port(const std::vector<uint8_t>& request) {
+  auto m = wire::StunMessage::parse(request);
+  return m && m->find(wire::StunAttr::kResponsePort).has_value();
+}
+
 struct Reader {
   const uint8_t* p;
   size_t n;
@@ -186,7 +192,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
               require(t->data.data() >= message.data() &&
                       t->data.data() + t->data.size() <= message.data() + message.size());
             } else {
-              require(t->to == c.tuple.client && t->transport == c.tuple.transport);
+              // Same IP and transport; the port too, unless a Binding over UDP asked for
+              // another port of its own IP with RESPONSE-PORT (RFC 5780 §7.5).
+              require(t->to.address == c.tuple.client.address && t->transport == c.tuple.transport);
+              require(t->to.port == c.tuple.client.port ||
+                      (c.tuple.transport == Transport::kUdp && asks_response_port(message)));
               require(wire::StunMessage::parse(t->data).has_value());
             }
           }
