@@ -8,56 +8,12 @@
 #include <cstring>
 
 #include "control/secret.hpp"
+#include "control/sqlite_schema.hpp"
 #include "crypto/key_encoding.hpp"
 #include "crypto/random.hpp"
 
 namespace tern::control {
 namespace {
-
-// Each step runs once, in order; a step is never edited after release, only added to.
-constexpr std::array<const char*, 2> kMigrations = {
-    R"sql(
-CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE setup_keys (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  lookup TEXT NOT NULL UNIQUE,
-  hash BLOB NOT NULL,
-  reusable INTEGER NOT NULL,
-  usage_limit INTEGER NOT NULL,
-  used INTEGER NOT NULL DEFAULT 0,
-  expires_unix INTEGER,
-  revoked INTEGER NOT NULL DEFAULT 0,
-  tags TEXT NOT NULL,
-  created_unix INTEGER NOT NULL);
-CREATE TABLE peers (
-  id INTEGER PRIMARY KEY,
-  public_key BLOB NOT NULL UNIQUE CHECK (length(public_key) = 32),
-  name TEXT NOT NULL,
-  number INTEGER NOT NULL UNIQUE,
-  ipv4 TEXT NOT NULL UNIQUE,
-  ipv6 TEXT NOT NULL UNIQUE,
-  endpoints TEXT NOT NULL DEFAULT '',
-  tags TEXT NOT NULL,
-  setup_key_id INTEGER NOT NULL,
-  created_unix INTEGER NOT NULL,
-  last_seen_unix INTEGER NOT NULL);
-CREATE INDEX peers_last_seen ON peers (last_seen_unix);
-CREATE TABLE audit (
-  id INTEGER PRIMARY KEY,
-  at_unix INTEGER NOT NULL,
-  actor TEXT NOT NULL,
-  action TEXT NOT NULL,
-  detail TEXT NOT NULL);
-INSERT INTO settings (name, value) VALUES ('revision', '0');
-)sql",
-    // 2: agents' stream tokens.
-    R"sql(
-ALTER TABLE peers ADD COLUMN token_lookup TEXT;
-ALTER TABLE peers ADD COLUMN token_hash BLOB;
-CREATE UNIQUE INDEX peers_token_lookup ON peers (token_lookup);
-)sql",
-};
 
 constexpr const char* kPeerColumns =
     "id, public_key, name, number, ipv4, ipv6, endpoints, tags, setup_key_id, created_unix, "
@@ -140,7 +96,7 @@ Status make_dir(const std::string& dir) {
 }  // namespace
 
 int SqliteStore::schema_version() {
-  return static_cast<int>(kMigrations.size());
+  return static_cast<int>(kSchemaMigrations.size());
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& dir,
@@ -173,7 +129,7 @@ Status SqliteStore::migrate() {
                 "): upgrade tern");
   }
   for (int64_t v = have + 1; v <= schema_version(); ++v) {
-    if (auto st = db_.exec(kMigrations[static_cast<size_t>(v - 1)]); !st) return st;
+    if (auto st = db_.exec(kSchemaMigrations[static_cast<size_t>(v - 1)]); !st) return st;
     auto ins = db_.prepare("INSERT INTO schema_migrations (version) VALUES (?)");
     if (!ins) return pass(ins);
     if (auto st = ins->bind(1, v).run(); !st) return st;
