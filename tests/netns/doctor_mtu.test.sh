@@ -21,46 +21,17 @@
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_mtu.sh
+. "$(dirname "$0")/lib_mtu.sh"
 netns_init
 need_impl tern
 need_tools jq wg
 
 step "topology: doctor -> router -> host, 1280-byte link in front of the host"
-ns_create A
-ns_create R
-ns_create B
-veth "$A" a0 198.51.100.2/24 "$R" r0 198.51.100.1/24
-veth "$R" r1 192.0.2.1/24 "$B" b0 192.0.2.2/24
-ip -n "$A" addr add 2001:db8:1::2/64 dev a0 nodad
-ip -n "$R" addr add 2001:db8:1::1/64 dev r0 nodad
-ip -n "$R" addr add 2001:db8:2::1/64 dev r1 nodad
-ip -n "$B" addr add 2001:db8:2::2/64 dev b0 nodad
-router_enable "$R"
-ip netns exec "$R" sysctl -qw net.ipv6.conf.all.forwarding=1
-ip -n "$A" route add 192.0.2.0/24 via 198.51.100.1
-ip -n "$B" route add 198.51.100.0/24 via 192.0.2.1
-ip -n "$A" -6 route add 2001:db8:2::/64 via 2001:db8:1::1
-ip -n "$B" -6 route add 2001:db8:1::/64 via 2001:db8:2::1
-# The router's own ICMP errors leave through its output hook; forwarded ones through forward.
-ip netns exec "$R" nft -f - <<'EOF'
-table inet ptb_filter {
-  chain own {
-    type filter hook output priority 0;
-    icmp type destination-unreachable icmp code frag-needed counter drop
-    icmpv6 type packet-too-big counter drop
-  }
-  chain forwarded {
-    type filter hook forward priority 0;
-    icmp type destination-unreachable icmp code frag-needed counter drop
-    icmpv6 type packet-too-big counter drop
-  }
-}
-EOF
-set_link_mtu() {
-  ip -n "$R" link set r1 mtu "$1"
-  ip -n "$B" link set b0 mtu "$1"
-}
-set_link_mtu 1280
+# lib_mtu.sh's black hole: the R-B link small at both ends, R dropping the ICMP that says so.
+mtu_topology 1280
+A=$MTU_NS_A R=$MTU_NS_R B=$MTU_NS_B
+set_link_mtu() { mtu_set_middle "$1"; }
 ping_ok() { ip netns exec "$A" ping -c1 -W1 "$1" >/dev/null 2>&1; }
 wait_until 10 "B answers ping over IPv4" ping_ok 192.0.2.2
 wait_until 10 "B answers ping over IPv6" ping_ok 2001:db8:2::2
@@ -101,7 +72,7 @@ for target in 192.0.2.2 2001:db8:2::2; do
   expect ".recommended_mtu == $want_conf" "MTU to configure: $want_conf"
   expect '.underlay.elapsed_ms < 15000' "bounded time"
 done
-say "packets too big dropped on the router: $(ip netns exec "$R" nft list table inet ptb_filter |
+say "packets too big dropped on the router: $(ip netns exec "$R" nft list table inet tern_mtu |
   grep -o 'packets [0-9]*' | awk '{s += $2} END {print s}')"
 
 step "black hole inside a tunnel: wireguard-go in A and B, MTU 1420 over the filtered link"
@@ -129,7 +100,7 @@ else
 fi
 
 step "healthy twin: the same 1280-byte link, ICMP let through"
-ip netns exec "$R" nft delete table inet ptb_filter
+ip netns exec "$R" nft delete table inet tern_mtu
 for target in 192.0.2.2 2001:db8:2::2; do
   case $target in *:*) want_conf=1200 ;; *) want_conf=1220 ;; esac
   doctor 0 "$target"
