@@ -9,6 +9,7 @@ packages=(
   libssl-dev libsodium-dev libmnl-dev libexpected-dev libfmt-dev nlohmann-json3-dev
   libcli11-dev libgtest-dev libgmock-dev
   libsqlite3-dev  # tern control's store
+  libpq-dev postgresql  # tern control's shared store; its tests start their own server
   # test peers and network tools
   wireguard-go wireguard-tools iperf3 nftables iproute2 iputils-ping iputils-tracepath
   netcat-openbsd tcpdump procps kmod jq coturn
