@@ -13,12 +13,6 @@
 
 namespace tern::control {
 
-struct StoreOptions {
-  // Used when the database is created; afterwards the stored plan wins (addresses given
-  // out must stay valid), and a different value here is an error.
-  std::optional<IpPrefix> v4_pool;
-};
-
 class SqliteStore final : public Store {
  public:
   static constexpr const char* kFileName = "control.db";

@@ -1,6 +1,6 @@
 // The control server's state behind one interface: setup keys, peers, the audit log
-// and a few settings. SQLite (sqlite_store.hpp) implements it today; a PostgreSQL
-// store will implement the same calls. Times are Unix seconds passed in by the
+// and a few settings. SQLite (sqlite_store.hpp) and PostgreSQL (pg_store.hpp)
+// implement it; open_store.hpp picks one. Times are Unix seconds passed in by the
 // caller: the store never reads a clock.
 #pragma once
 
@@ -17,6 +17,13 @@
 #include "crypto/key.hpp"
 
 namespace tern::control {
+
+// How a store is opened (the same for every kind).
+struct StoreOptions {
+  // Used when the database is created; afterwards the stored plan wins (addresses given
+  // out must stay valid), and a different value here is an error.
+  std::optional<IpPrefix> v4_pool;
+};
 
 struct NewSetupKey {
   std::string name;

@@ -1,0 +1,24 @@
+#include "control/open_store.hpp"
+
+#include "control/sqlite_store.hpp"
+
+namespace tern::control {
+
+bool is_postgres_url(std::string_view url) {
+  return url.starts_with("postgres://") || url.starts_with("postgresql://");
+}
+
+Result<std::unique_ptr<Store>> open_store(const StoreLocation& where, const StoreOptions& options) {
+  if (!where.database_url.empty()) {
+    if (is_postgres_url(where.database_url)) {
+      return fail("this build of tern control has no PostgreSQL store yet");
+    }
+    return fail("--database must be a postgres:// or postgresql:// URL");
+  }
+  if (where.data_dir.empty()) return fail("--data DIR is required");
+  auto s = SqliteStore::open(where.data_dir, options);
+  if (!s) return tl::unexpected(s.error());
+  return std::unique_ptr<Store>(std::move(*s));
+}
+
+}  // namespace tern::control
