@@ -1,5 +1,6 @@
 #include "control/open_store.hpp"
 
+#include "control/pg_store.hpp"
 #include "control/sqlite_store.hpp"
 
 namespace tern::control {
@@ -11,7 +12,9 @@ bool is_postgres_url(std::string_view url) {
 Result<std::unique_ptr<Store>> open_store(const StoreLocation& where, const StoreOptions& options) {
   if (!where.database_url.empty()) {
     if (is_postgres_url(where.database_url)) {
-      return fail("this build of tern control has no PostgreSQL store yet");
+      auto s = PgStore::open(where.database_url, options);
+      if (!s) return tl::unexpected(s.error());
+      return std::unique_ptr<Store>(std::move(*s));
     }
     return fail("--database must be a postgres:// or postgresql:// URL");
   }

@@ -114,6 +114,15 @@ class Store {
 
   // Bumped by every change to peers: agents' maps are rebuilt when it moves.
   [[nodiscard]] virtual Result<int64_t> revision() = 0;
+
+  // A descriptor that turns readable when a change may have been made through another
+  // connection (another `tern control` on a shared database); -1 when the store gives no
+  // such signal (SQLite). Either way polling revision() stays correct; this only makes
+  // the reaction immediate. Call take_changes() when it is readable.
+  virtual int change_fd() const { return -1; }
+  // Consumes what made change_fd() readable; true when a change was announced since the
+  // last call (including during this connection's own statements).
+  [[nodiscard]] virtual bool take_changes() { return false; }
 };
 
 }  // namespace tern::control
