@@ -208,8 +208,13 @@ void PgConn::collect_notifications() {
 }
 
 bool PgConn::take_notifications() {
-  if (c_ && PQstatus(c_) == CONNECTION_OK && !in_tx_) PQconsumeInput(c_);
-  if (c_) collect_notifications();
+  if (!c_) return false;
+  if (!in_tx_) {
+    // A dropped connection is reopened here too, so socket() is a live descriptor again.
+    if (PQstatus(c_) == CONNECTION_OK) PQconsumeInput(c_);
+    if (PQstatus(c_) != CONNECTION_OK) (void)ensure_connected();
+  }
+  collect_notifications();
   const bool any = notified_;
   notified_ = false;
   return any;

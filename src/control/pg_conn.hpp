@@ -74,9 +74,11 @@ class PgConn {
   // LISTEN on `channel` (kept across a reset).
   [[nodiscard]] Status listen(const std::string& channel);
   // The connection's socket: readable when the server sent something (a notification).
+  // A new descriptor after a reconnect (-1 while disconnected).
   int socket() const;
   // Reads what arrived and drops the notifications; true when there was at least one,
-  // including ones that arrived during earlier statements.
+  // including ones that arrived during earlier statements, and after a reconnect (changes
+  // may have been missed). Reconnects a dropped connection.
   bool take_notifications();
 
   bool in_transaction() const { return in_tx_; }

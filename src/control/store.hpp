@@ -118,7 +118,8 @@ class Store {
   // A descriptor that turns readable when a change may have been made through another
   // connection (another `tern control` on a shared database); -1 when the store gives no
   // such signal (SQLite). Either way polling revision() stays correct; this only makes
-  // the reaction immediate. Call take_changes() when it is readable.
+  // the reaction immediate. Call take_changes() when it is readable, then read change_fd()
+  // again: it is another descriptor after the store reconnected.
   virtual int change_fd() const { return -1; }
   // Consumes what made change_fd() readable; true when a change was announced since the
   // last call (including during this connection's own statements).

@@ -136,6 +136,33 @@ TEST_F(PgStoreTest, ANewerSchemaIsRefused) {
   EXPECT_NE(s.error().message.find("newer"), std::string::npos);
 }
 
+TEST_F(PgStoreTest, ADroppedConnectionIsReopenedAndListensAgain) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  (void)store->take_changes();
+  {
+    auto admin = PgConn::connect(url_);
+    ASSERT_TRUE(admin);
+    ASSERT_TRUE(
+        admin->exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+  }
+  // The store learns of the end at its next read; the statement after that runs on a new
+  // connection, and a change is reported because some may have been missed meanwhile.
+  bool listed = false;
+  for (int i = 0; i < 3 && !listed; ++i) {
+    (void)store->take_changes();
+    listed = store->list_peers().has_value();
+  }
+  EXPECT_TRUE(listed);
+  EXPECT_GE(store->change_fd(), 0);
+  (void)store->take_changes();
+  auto other = open();
+  ASSERT_TRUE(other->create_setup_key({}, 1, "admin"));
+  EXPECT_TRUE(readable_within(store->change_fd(), 2000));
+  EXPECT_TRUE(store->take_changes());
+}
+
 TEST(PgStore, AnUnreachableServerIsAnError) {
   auto s = PgStore::open("postgresql:///x?host=/nonexistent-tern-dir&port=1&connect_timeout=2");
   ASSERT_FALSE(s);
