@@ -128,6 +128,11 @@ class PgServer {
       return nullptr;
     }
     s->running_ = true;
+    // Should this process die without its destructors (a crash, an abort), a watchdog
+    // stops the server and removes the directory once it is gone.
+    run("nohup sh -c 'while kill -0 " + std::to_string(::getpid()) +
+        " 2>/dev/null; do sleep 1; done; " + s->as_user_ + kBin + "/pg_ctl -D " + s->dir_ +
+        "/data -m immediate -w stop; rm -rf " + s->dir_ + "' >/dev/null 2>&1 &");
     return s;
   }
 
