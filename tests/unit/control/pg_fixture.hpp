@@ -112,8 +112,7 @@ class PgServer {
     // initdb's output is written by this process; the server's log by the server's user.
     const std::string log = s->dir_ + "/initdb.log";
     const std::string server_log = s->dir_ + "/server.log";
-    if (run(s->as_user_ + kBin + "/initdb -D " + s->dir_ + "/data -U tern --auth=trust " +
-            "--no-sync -E UTF8 >" + log + " 2>&1") != 0) {
+    if (!s->make_data_dir(log)) {
       skip_reason() = "initdb failed: " + tail(log);
       std::filesystem::remove_all(s->dir_);
       return nullptr;
@@ -134,6 +133,32 @@ class PgServer {
         " 2>/dev/null; do sleep 1; done; " + s->as_user_ + kBin + "/pg_ctl -D " + s->dir_ +
         "/data -m immediate -w stop; rm -rf " + s->dir_ + "' >/dev/null 2>&1 &");
     return s;
+  }
+
+  // initdb takes seconds and every test runs in a process of its own under ctest: the
+  // first one keeps a pristine copy next to the test binary (renamed into place whole, so
+  // racing processes never see half of one), and later ones copy it.
+  bool make_data_dir(const std::string& log) {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::string cache = ec ? "" : (exe.parent_path() / "pg15-initdb-template").string();
+    const std::string data = dir_ + "/data";
+    const std::string owner = as_user_.empty() ? "" : " && chown -R postgres: " + data;
+    if (!cache.empty() && std::filesystem::exists(cache + "/PG_VERSION", ec) &&
+        run("cp -a " + cache + " " + data + owner + " >" + log + " 2>&1") == 0) {
+      return true;
+    }
+    std::filesystem::remove_all(data, ec);
+    if (run(as_user_ + kBin + "/initdb -D " + data + " -U tern --auth=trust --no-sync -E UTF8 >" +
+            log + " 2>&1") != 0) {
+      return false;
+    }
+    if (!cache.empty()) {
+      const std::string tmp = cache + "." + std::to_string(::getpid());
+      run("cp -a " + data + " " + tmp + " && mv -T " + tmp + " " + cache + " 2>/dev/null; rm -rf " +
+          tmp);
+    }
+    return true;
   }
 
   static std::string tail(const std::string& path) {
