@@ -184,10 +184,15 @@ void check_stolen(const RoutesCheckInput& in, const WgInterfaceRoutes& wg,
             more_specific && lk.route ? lk.route->dst.to_string() : p.to_string();
         std::string message;
         if (more_specific) {
+          const std::string what =
+              part == p.to_string()
+                  ? fmt::format("peer {}'s allowed IP {}", short_key(peer.public_key), part)
+                  : fmt::format("{} of peer {}'s allowed IP {}", part, short_key(peer.public_key),
+                                p.to_string());
           message = fmt::format(
-              "{} of peer {}'s allowed IP {} goes by {} (more specific, found first), not into "
-              "{}: delete that route, or take {} out of the peer's allowed IPs",
-              part, short_key(peer.public_key), p.to_string(), how, wg.name, part);
+              "{} goes by {} (found first: more specific, or in a table a rule reaches "
+              "earlier), not into {}: delete that route, or take {} out of the peer's allowed IPs",
+              what, how, wg.name, part);
         } else {
           message = fmt::format(
               "peer {}'s allowed IP {} is not routed into {} ({}): add `ip route add {} dev {}`",
@@ -244,7 +249,10 @@ void check_rp_filter(const RoutesCheckInput& in, const WgInterfaceRoutes& wg,
       const auto oif = lookup_oif(lk);
       if (oif && oif == wg_index) continue;
       elsewhere.push_back(ip.masked().to_string());
-      if (via.empty()) via = ends_on(in.net, lk);
+      if (via.empty()) {
+        via = lk.route == nullptr && !lk.refused ? std::string("does not exist")
+                                                 : "leaves by " + ends_on(in.net, lk);
+      }
     }
   }
   if (elsewhere.empty()) return;
@@ -255,7 +263,7 @@ void check_rp_filter(const RoutesCheckInput& in, const WgInterfaceRoutes& wg,
   out.push_back(
       {"rp_filter_strict",
        fmt::format("net.ipv4.conf.{}.rp_filter = 1 (strict) and the route back to {} (peers' "
-                   "allowed IPs) leaves by {}, not {}: packets from there arriving on {} are "
+                   "allowed IPs) {}, not through {}: packets from there arriving on {} are "
                    "dropped; set rp_filter = 2 (loose) for all and {}, or route {} into {}",
                    where, list, via, wg.name, wg.name, wg.name, list, wg.name),
        std::move(objects)});

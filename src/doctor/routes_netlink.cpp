@@ -26,7 +26,6 @@ constexpr uint16_t kRtaPriority = 6;
 constexpr uint16_t kRtaMultipath = 9;
 constexpr uint16_t kRtaTable = 15;
 constexpr uint32_t kRtnhFDead = 1;
-constexpr uint32_t kRtnhFLinkdown = 16;
 enum : uint16_t {
   kFraDst = 1,
   kFraSrc = 2,
@@ -160,7 +159,8 @@ Status merge_route(Bytes body, NetState& state) {
   r.table = body[4];
   r.kind = static_cast<RouteKind>(body[7]);
   const auto flags = native<uint32_t>(body.subspan(8, 4));
-  r.dead = (flags & (kRtnhFDead | kRtnhFLinkdown)) != 0;
+  // RTNH_F_LINKDOWN routes are still used unless ignore_routes_with_linkdown is set.
+  r.dead = (flags & kRtnhFDead) != 0;
   auto attrs = attributes(body.subspan(kRtmsg));
   if (!attrs) return broken("route", "has an attribute that overruns it");
   IpAddress dst =

@@ -61,7 +61,7 @@ struct NetRoute {
   std::optional<IpAddress> gateway;
   uint32_t metric = 0;
   uint8_t tos = 0;
-  bool dead = false;  // RTNH_F_DEAD or RTNH_F_LINKDOWN: the kernel skips it
+  bool dead = false;  // RTNH_F_DEAD: the kernel skips it
 
   bool operator==(const NetRoute&) const = default;
 };

@@ -149,7 +149,7 @@ TEST(RoutesNetlink, Routes) {
           .attr(9, cat({16, 0, 0, 0}, cat(Msg::native(5), cat({8, 0, 5, 0}, v4(1, 2, 3, 4)))))
           .bytes();
   auto dead =
-      Msg(rtnl::kNewRoute, rtmsg(2, 16, 254, 1, 16)).attr(1, v4(172, 17, 0, 0)).u32(4, 8).bytes();
+      Msg(rtnl::kNewRoute, rtmsg(2, 16, 254, 1, 1)).attr(1, v4(172, 17, 0, 0)).u32(4, 8).bytes();
   auto black = Msg(rtnl::kNewRoute, rtmsg(2, 24, 254, 6)).attr(1, v4(10, 9, 9, 0)).bytes();
   auto s = merge_all({lan, def, wg, local, multi, dead, black});
   ASSERT_EQ(s.routes.size(), 7u);
