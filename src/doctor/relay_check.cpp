@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "crypto/random.hpp"
+#include "doctor/relay_findings.hpp"
 #include "doctor/relay_fix.hpp"
 #include "doctor/relay_probe.hpp"
 #include "doctor/relay_run.hpp"
@@ -211,7 +212,7 @@ std::optional<core::TurnCredentials> credentials_for(const RelayCheckOptions& o)
   if (o.secret) {
     const int64_t now_unix = io::wall_now().unix_ns / 1'000'000'000;
     const int64_t ttl = std::chrono::duration_cast<std::chrono::seconds>(o.rest_ttl).count();
-    return core::rest_credentials(*o.secret, o.rest_name, now_unix + ttl);
+    return make_rest_credentials(o, now_unix + ttl);
   }
   return std::nullopt;
 }
@@ -226,16 +227,9 @@ bool check_allocation(RelayRun& run) {
     return false;
   }
   run.say(fmt::format("authentication and allocation: Allocate as \"{}\"", credentials->username));
-  core::TurnConfig config;
-  config.server_host = run.url.host;
-  config.server_port = run.url.port;
-  config.transport = stun_transport(run.url.transport);
-  config.credentials = *credentials;
-  config.family = run.server.address.family();
-  config.retransmit = kPolicy;
-  config.software = "tern doctor";
+  const bool made_here = !run.options.credentials;
   Instant now = io::monotonic_now();
-  run.client.emplace(config, now);
+  run.client.emplace(relay_turn_config(run.url, run.server, *credentials), now);
   run.client->set_wall_clock(io::wall_now(), io::monotonic_now());
 
   std::optional<core::TurnAllocated> allocated;
@@ -253,6 +247,7 @@ bool check_allocation(RelayRun& run) {
     const auto fix = fix_for(failed->kind, run.url);
     if (is_authentication_error(failed->kind)) {
       r.authentication = {CheckStatus::kFail, failed->message, fix};
+      note_rest(run, *credentials, made_here, false);
     } else {
       if (implies_authenticated(failed->kind)) {
         r.authentication = {CheckStatus::kPass, "credentials accepted", ""};
@@ -273,6 +268,7 @@ bool check_allocation(RelayRun& run) {
   }
   r.authentication = {CheckStatus::kPass,
                       fmt::format("credentials of \"{}\" accepted", credentials->username), ""};
+  note_rest(run, *credentials, made_here, true);
   r.relayed = allocated->relayed;
   if (allocated->mapped) r.mapped = allocated->mapped;
   r.allocation_lifetime = allocated->lifetime;
@@ -356,6 +352,19 @@ bool connect_stream(const TurnUrl& url, const RelayCheckOptions& options, RelayU
 
 }  // namespace
 
+core::TurnConfig relay_turn_config(const TurnUrl& url, const Endpoint& server,
+                                   const core::TurnCredentials& credentials) {
+  core::TurnConfig config;
+  config.server_host = url.host;
+  config.server_port = url.port;
+  config.transport = stun_transport(url.transport);
+  config.credentials = credentials;
+  config.family = server.address.family();
+  config.retransmit = kPolicy;
+  config.software = "tern doctor";
+  return config;
+}
+
 void RelayRun::flush() {
   if (!client) return;
   while (auto m = client->poll_transmit())
@@ -381,7 +390,9 @@ bool RelayRun::step(Instant deadline) {
   return true;
 }
 
-RelayUrlResult check_relay(const TurnUrl& url, const RelayCheckOptions& options,
+namespace {
+
+RelayUrlResult check_steps(const TurnUrl& url, const RelayCheckOptions& options,
                            const Progress& progress) {
   RelayUrlResult r;
   r.url = url.to_string();
@@ -411,8 +422,7 @@ RelayUrlResult check_relay(const TurnUrl& url, const RelayCheckOptions& options,
     if (!connect_stream(url, options, r, *session, progress)) return r;
   }
   RelayRun run{url, options, progress, r, *server, std::move(*session), {}, {}, 0, {}, {}};
-  if (!check_reachability(run)) return r;
-  if (!url.is_turn()) return r;
+  if (!check_reachability(run) || !url.is_turn()) return r;
   // From here the client socket belongs to the TURN client.
   run.session.on_client = [&run](const Endpoint& from, Bytes data, Instant now) {
     if (!run.client || from != run.server) return;
@@ -424,6 +434,7 @@ RelayUrlResult check_relay(const TurnUrl& url, const RelayCheckOptions& options,
   run.session.on_peer = nullptr;
   if (!check_allocation(run)) return r;
   if (run_round_trip(run)) {
+    run_rate_steps(run);
     if (options.largest_search_budget > Duration::zero()) {
       run_largest_packet(run);
     } else {
@@ -438,6 +449,15 @@ RelayUrlResult check_relay(const TurnUrl& url, const RelayCheckOptions& options,
   while (run.client->state_name() == "closing" && io::monotonic_now() < until) {
     if (!run.step(until)) break;
   }
+  return r;
+}
+
+}  // namespace
+
+RelayUrlResult check_relay(const TurnUrl& url, const RelayCheckOptions& options,
+                           const Progress& progress) {
+  auto r = check_steps(url, options, progress);
+  r.findings = relay_findings(r);
   return r;
 }
 

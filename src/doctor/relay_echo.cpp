@@ -189,6 +189,7 @@ bool run_round_trip(RelayRun& run) {
   t.duration = o.duration;
   t.via_channel = channel;
   r.round_trip_figures = t;
+  r.peer_delivered = run.peer_received;
   judge_round_trip(run, t, run.peer_received);
   return t.stats.received > 0;
 }

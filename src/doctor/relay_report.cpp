@@ -115,7 +115,19 @@ bool RelayUrlResult::passed() const {
 }
 
 std::string render_human(const std::vector<RelayUrlResult>& results) {
+  return render_human(results, {});
+}
+
+std::string render_human(const std::vector<RelayUrlResult>& results,
+                         const std::vector<RelayFinding>& config_findings) {
   std::string out;
+  if (!config_findings.empty()) {
+    out += "configuration\n";
+    for (const auto& f : config_findings) {
+      out += fmt::format("  {} [{}] {}\n", f.warning ? "WARN" : "FAIL", f.code, f.message);
+    }
+    out += "\n";
+  }
   size_t passed = 0;
   for (const auto& r : results) {
     if (r.passed()) ++passed;
@@ -133,6 +145,17 @@ std::string render_human(const std::vector<RelayUrlResult>& results) {
       out += fmt::format("       {:<15} allocation {}, permission {}, channel {}\n", "lifetimes",
                          s(r.allocation_lifetime), s(r.permission_lifetime), s(r.channel_lifetime));
     }
+    if (!r.rate_steps.empty()) {
+      std::string steps;
+      for (const auto& s : r.rate_steps) {
+        if (!steps.empty()) steps += ", ";
+        steps += fmt::format("{}/s {:.1f} %", s.rate_per_second, s.loss_percent());
+      }
+      out += fmt::format("       {:<15} loss by rate: {}\n", "rates", steps);
+    }
+    for (const auto& f : r.findings) {
+      out += fmt::format("  {} [{}] {}\n", f.warning ? "WARN" : "FAIL", f.code, f.message);
+    }
     out += fmt::format("  => {}\n\n", r.passed() ? "PASS" : "FAIL");
   }
   out += fmt::format("{} of {} relay URL{} passed\n", passed, results.size(),
@@ -140,7 +163,12 @@ std::string render_human(const std::vector<RelayUrlResult>& results) {
   return out;
 }
 
-nlohmann::json to_json(const std::vector<RelayUrlResult>& results) {
+nlohmann::json to_json(const RelayFinding& f) {
+  return {{"code", f.code}, {"severity", f.warning ? "warning" : "error"}, {"message", f.message}};
+}
+
+nlohmann::json to_json(const std::vector<RelayUrlResult>& results,
+                       const std::vector<RelayFinding>& config_findings) {
   nlohmann::json urls = nlohmann::json::array();
   bool all = true;
   for (const auto& r : results) {
@@ -185,6 +213,33 @@ nlohmann::json to_json(const std::vector<RelayUrlResult>& results) {
           {"duration_s", seconds(t->duration)},
           {"via_channel", t->via_channel}};
     }
+    nlohmann::json findings = nlohmann::json::array();
+    for (const auto& f : r.findings)
+      findings.push_back(to_json(f));
+    u["findings"] = findings;
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : r.rate_steps) {
+      steps.push_back({{"rate_per_s", s.rate_per_second},
+                       {"sent", s.sent},
+                       {"received", s.received},
+                       {"loss_percent", std::round(s.loss_percent() * 100.0) / 100.0}});
+    }
+    u["rate_steps"] = steps;
+    u["peer_delivered"] =
+        r.peer_delivered ? nlohmann::json(*r.peer_delivered) : nlohmann::json(nullptr);
+    u["rest"] = nullptr;
+    if (const auto& rest = r.rest) {
+      auto opt = [](const std::optional<bool>& b) {
+        return b ? nlohmann::json(*b) : nlohmann::json(nullptr);
+      };
+      u["rest"] = {{"expiry", utc_text(rest->expiry_unix)},
+                   {"expiry_unix", rest->expiry_unix},
+                   {"local_unix", rest->local_unix},
+                   {"made_here", rest->made_here},
+                   {"accepted", rest->accepted},
+                   {"far_future_accepted", opt(rest->far_future_accepted)},
+                   {"recently_expired_accepted", opt(rest->recently_expired_accepted)}};
+    }
     if (const auto& l = r.largest) {
       u["largest_packet"] = {{"payload_bytes", l->payload_bytes},
                              {"dont_fragment", l->dont_fragment},
@@ -192,7 +247,17 @@ nlohmann::json to_json(const std::vector<RelayUrlResult>& results) {
     }
     urls.push_back(std::move(u));
   }
-  return {{"version", 1}, {"passed", all}, {"urls", urls}};
+  nlohmann::json config = nlohmann::json::array();
+  size_t count = config_findings.size();
+  for (const auto& f : config_findings)
+    config.push_back(to_json(f));
+  for (const auto& r : results)
+    count += r.findings.size();
+  return {{"version", 1},
+          {"passed", all},
+          {"findings_count", count},
+          {"urls", urls},
+          {"config_findings", config}};
 }
 
 }  // namespace tern::doctor

@@ -57,6 +57,40 @@ struct TlsReport {
   bool self_signed = false;
 };
 
+// One cause `tern doctor relay` found, in the shape every doctor check shares: a stable code
+// (docs/doctor-relay.md lists them) and one sentence with the cause and the fix.
+struct RelayFinding {
+  std::string code;
+  std::string message;
+  bool warning = false;  // packets still flow (or will stop later); else they are lost now
+
+  bool operator==(const RelayFinding&) const = default;
+};
+
+// TURN REST credentials (username "EXPIRY[:name]") and what the server made of them. With the
+// shared secret the doctor also asks with credentials of its own making, to place the server's
+// clock: one valid for 30 days after a refusal, one expired minutes ago after an acceptance.
+struct RestFacts {
+  int64_t expiry_unix = 0;
+  int64_t local_unix = 0;  // this machine's clock when they were used
+  bool made_here = false;  // from --secret, valid for --rest-ttl
+  bool accepted = false;
+  std::optional<bool> far_future_accepted;
+  std::optional<bool> recently_expired_accepted;
+};
+
+// Probes at one rate in the bandwidth steps (--rate, then 4x and 16x).
+struct RateStep {
+  unsigned rate_per_second = 0;
+  uint64_t sent = 0;
+  uint64_t received = 0;
+
+  double loss_percent() const {
+    return sent == 0 ? 0.0
+                     : 100.0 * static_cast<double>(sent - received) / static_cast<double>(sent);
+  }
+};
+
 struct RelayUrlResult {
   std::string url;        // as canonicalised by parse_turn_url
   std::string transport;  // "udp", ...
@@ -80,6 +114,11 @@ struct RelayUrlResult {
   std::optional<Duration> channel_lifetime;
   std::optional<RoundTrip> round_trip_figures;
   std::optional<LargestPacket> largest;
+  std::optional<uint64_t> peer_delivered;  // probes the relay delivered to the peer socket
+  std::optional<RestFacts> rest;
+  std::vector<RateStep> rate_steps;
+  // What the checks above mean, cause by cause (relay_findings.hpp); filled at the end.
+  std::vector<RelayFinding> findings;
 
   // No check failed (warnings and skips that follow from the URL pass).
   bool passed() const;
@@ -89,6 +128,12 @@ struct RelayUrlResult {
 std::string utc_text(int64_t unix_seconds);
 
 [[nodiscard]] std::string render_human(const std::vector<RelayUrlResult>& results);
-[[nodiscard]] nlohmann::json to_json(const std::vector<RelayUrlResult>& results);
+// `config_findings`: what --coturn-config and --netbird-config found in the files.
+[[nodiscard]] nlohmann::json to_json(const std::vector<RelayUrlResult>& results,
+                                     const std::vector<RelayFinding>& config_findings = {});
+[[nodiscard]] nlohmann::json to_json(const RelayFinding& f);
+// Also the config findings, after the URLs.
+[[nodiscard]] std::string render_human(const std::vector<RelayUrlResult>& results,
+                                       const std::vector<RelayFinding>& config_findings);
 
 }  // namespace tern::doctor

@@ -38,5 +38,18 @@ struct RelayRun {
 // Both return false when a later step cannot run.
 [[nodiscard]] bool run_round_trip(RelayRun& run);
 void run_largest_packet(RelayRun& run);
+// relay_rates.cpp: probes at 4x and 16x --rate after the round trip (RelayRun::result.rate_steps).
+void run_rate_steps(RelayRun& run);
+
+// relay_check.cpp: the TURN client's configuration for this URL and credentials.
+[[nodiscard]] core::TurnConfig relay_turn_config(const TurnUrl& url, const Endpoint& server,
+                                                 const core::TurnCredentials& credentials);
+// relay_rest.cpp: REST credentials from options.secret, valid until `expiry_unix`; the username
+// is "EXPIRY:rest_name", or "EXPIRY" alone when rest_name is empty (NetBird's form).
+[[nodiscard]] core::TurnCredentials make_rest_credentials(const RelayCheckOptions& options,
+                                                          int64_t expiry_unix);
+// relay_rest.cpp: after the server accepted or refused `used`, the REST facts (result.rest)
+// and, with the secret over UDP, one more allocation to place the server's clock.
+void note_rest(RelayRun& run, const core::TurnCredentials& used, bool made_here, bool accepted);
 
 }  // namespace tern::doctor

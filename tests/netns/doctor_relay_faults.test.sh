@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Relay deployments that half work, against a real coturn behind a 1:1 NAT: `tern doctor relay
+# --json` must name each fault by its cause code, and the same coturn set up right must get no
+# finding and exit 0 (false alarms are defects too).
+#   healthy        external-ip set, relay ports open, fresh REST credentials -> no finding
+#   rest_expired   a REST username that expired 100 s ago, signed with the right secret
+#   relay_ports_blocked    nftables on the relay drops UDP to its relay port range
+#   relay_address_private  coturn restarted without external-ip: it hands out 10.1.0.2
+# With --coturn-config the doctor also lints the file coturn runs with (external-ip missing).
+#
+#  +-------------------------+      +-----------------------------+      +-------------------------+
+#  | ns tern-c-PID (doctor)  |      | ns tern-r-PID (1:1 NAT)     |      | ns tern-s-PID (coturn)  |
+#  |  c0 198.51.100.2/24 ----+------+- r0 198.51.100.1/24         |      |  turnserver -c FILE     |
+#  |  route 192.0.2.0/24     |      |  192.0.2.2 <-> 10.1.0.2     |      |  relay 49152-49352      |
+#  |  only (no private nets) |      |  r1 10.1.0.1/24 ------------+------+- s0 10.1.0.2/24         |
+#  +-------------------------+      +-----------------------------+      +-------------------------+
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+netns_init
+need_impl tern
+need_tools turnserver jq nft openssl
+SECRET=faults-secret-$$
+PUBLIC=192.0.2.2
+PRIVATE=10.1.0.2
+
+step "topology: doctor -> 1:1 NAT router -> coturn on a private address"
+ns_create C
+ns_create R
+ns_create S
+veth "$C" c0 198.51.100.2/24 "$R" r0 198.51.100.1/24
+veth "$R" r1 10.1.0.1/24 "$S" s0 $PRIVATE/24
+router_enable "$R"
+# The doctor's side knows only the public address: the internet does not route 10.0.0.0/8.
+ip -n "$C" route add 192.0.2.0/24 via 198.51.100.1
+ip -n "$S" route add default via 10.1.0.1
+ip netns exec "$R" nft -f - <<NFT
+table ip tern_nat {
+  chain prerouting { type nat hook prerouting priority -100; ip daddr $PUBLIC dnat to $PRIVATE; }
+  chain postrouting { type nat hook postrouting priority 100; ip saddr $PRIVATE oifname "r0" snat to $PUBLIC; }
+}
+NFT
+
+udp_listening() { [ -n "$(ip netns exec "$1" ss -Hlun "sport = :$2")" ]; }
+
+# coturn_start CONF: turnserver in S with the config file CONF.
+COTURN_PID=""
+coturn_start() {
+  ip netns exec "$S" timeout "$TERN_PROCESS_LIFETIME" turnserver -c "$1" --log-file stdout \
+    >"$1.log" 2>&1 &
+  COTURN_PID=$!
+  track_pid "$COTURN_PID"
+  wait_until 10 "turnserver listening on udp/3478" udp_listening "$S" 3478
+}
+coturn_stop() {
+  kill -TERM "$COTURN_PID" 2>/dev/null || true
+  local deadline=$((SECONDS + 10))
+  while kill -0 "$COTURN_PID" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || { kill -KILL "$COTURN_PID" 2>/dev/null || true; break; }
+    sleep 0.1
+  done
+}
+# write_conf FILE [EXTRA...]: the deployment's turnserver.conf, plus EXTRA lines.
+write_conf() {
+  local file=$1
+  shift
+  {
+    printf '%s\n' "listening-ip=$PRIVATE" "relay-ip=$PRIVATE" "listening-port=3478" \
+      "min-port=49152" "max-port=49352" "realm=tern.test" "use-auth-secret" \
+      "static-auth-secret=$SECRET" "fingerprint" "no-tls" "no-dtls" "no-cli"
+    [ $# -eq 0 ] || printf '%s\n' "$@"
+  } >"$file"
+}
+
+# doctor OUT ARGS...: `tern doctor relay --json` in C (bounded); its status in DOCTOR_RC.
+DOCTOR_RC=0
+doctor() {
+  local out=$1
+  shift
+  DOCTOR_RC=0
+  ip netns exec "$C" timeout 60 "$TERN" doctor relay "turn:$PUBLIC:3478" --duration 1s \
+    --largest-search 0 --json "$@" >"$out" 2>"$out.err" || DOCTOR_RC=$?
+  say "exit status $DOCTOR_RC, findings: $(jq -c '[.urls[].findings[].code] + [.config_findings[].code]' "$out" 2>/dev/null)"
+}
+# expect_code OUT CODE: the run failed (status 1) naming CODE.
+expect_code() {
+  [ "$DOCTOR_RC" -eq 1 ] || { cat "$1" "$1.err" >&2; fail "$2: status $DOCTOR_RC, expected 1"; }
+  jq -e --arg c "$2" '[.urls[].findings[].code] + [.config_findings[].code] | index($c) != null' \
+    "$1" >/dev/null || { cat "$1" >&2; fail "no finding $2"; }
+}
+expect_healthy() {
+  [ "$DOCTOR_RC" -eq 0 ] || { cat "$1" "$1.err" >&2; fail "$2: status $DOCTOR_RC, expected 0"; }
+  jq -e '.findings_count == 0 and .passed == true' "$1" >/dev/null ||
+    { cat "$1" >&2; fail "$2: findings on a healthy relay"; }
+}
+
+step "healthy twin: external-ip, ports open, fresh REST credentials"
+CONF_GOOD=$TERN_WORK/good.conf
+write_conf "$CONF_GOOD" "external-ip=$PUBLIC/$PRIVATE"
+coturn_start "$CONF_GOOD"
+doctor "$TERN_WORK/healthy.json" --secret "$SECRET" --coturn-config "$CONF_GOOD"
+expect_healthy "$TERN_WORK/healthy.json" "healthy relay"
+jq -e --arg p "$PUBLIC:" '(.urls[0].relayed_address | startswith($p))
+   and .urls[0].round_trip.loss_percent == 0 and (.urls[0].rate_steps | length) == 3
+   and .urls[0].rest.accepted == true and .urls[0].rest.recently_expired_accepted == false' \
+  "$TERN_WORK/healthy.json" >/dev/null ||
+  { cat "$TERN_WORK/healthy.json" >&2; fail "healthy relay: figures missing"; }
+say "loss by rate: $(jq -c '[.urls[0].rate_steps[] | [.rate_per_s, .loss_percent]]' "$TERN_WORK/healthy.json")"
+ok "no finding, exit 0"
+
+step "expired REST credential: rest_expired"
+user="$(($(date +%s) - 100)):tern-doctor"
+pass=$(printf '%s' "$user" | openssl dgst -sha1 -hmac "$SECRET" -binary | base64)
+doctor "$TERN_WORK/expired.json" --user "$user" --password "$pass"
+expect_code "$TERN_WORK/expired.json" rest_expired
+ok "expired REST credential named"
+# Its twin: the same kind of credential, fresh.
+user="$(($(date +%s) + 3600)):tern-doctor"
+pass=$(printf '%s' "$user" | openssl dgst -sha1 -hmac "$SECRET" -binary | base64)
+doctor "$TERN_WORK/fresh.json" --user "$user" --password "$pass"
+expect_healthy "$TERN_WORK/fresh.json" "fresh REST credential"
+ok "fresh REST credential: no finding"
+
+step "relay port range firewalled on the relay: relay_ports_blocked"
+ip netns exec "$S" nft -f - <<'NFT'
+table inet tern_relay_fw {
+  chain input { type filter hook input priority 0; udp dport 49152-49352 drop; }
+}
+NFT
+doctor "$TERN_WORK/blocked.json" --secret "$SECRET"
+expect_code "$TERN_WORK/blocked.json" relay_ports_blocked
+jq -e '.urls[0].peer_delivered > 0 and .urls[0].round_trip.received == 0' \
+  "$TERN_WORK/blocked.json" >/dev/null ||
+  { cat "$TERN_WORK/blocked.json" >&2; fail "blocked ports: expected delivered probes, none back"; }
+ip netns exec "$S" nft delete table inet tern_relay_fw
+doctor "$TERN_WORK/open.json" --secret "$SECRET"
+expect_healthy "$TERN_WORK/open.json" "relay ports open again"
+ok "blocked relay ports named; open again: no finding"
+coturn_stop
+
+step "coturn behind 1:1 NAT without external-ip: relay_address_private"
+CONF_BAD=$TERN_WORK/noexternal.conf
+write_conf "$CONF_BAD"
+coturn_start "$CONF_BAD"
+doctor "$TERN_WORK/private.json" --secret "$SECRET" --coturn-config "$CONF_BAD"
+expect_code "$TERN_WORK/private.json" relay_address_private
+expect_code "$TERN_WORK/private.json" coturn_external_ip_missing
+jq -e --arg p "$PRIVATE:" '.urls[0].relayed_address | startswith($p)' \
+  "$TERN_WORK/private.json" >/dev/null || fail "private relayed address not reported"
+ok "private relayed address named, and the config's missing external-ip"
+coturn_stop
+printf '\nPASS: doctor_relay_faults (coturn behind NAT: private relayed address, firewalled relay ports, expired REST credential, healthy twins)\n'
