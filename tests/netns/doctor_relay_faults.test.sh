@@ -5,6 +5,7 @@
 #   healthy        external-ip set, relay ports open, fresh REST credentials -> no finding
 #   rest_expired   a REST username that expired 100 s ago, signed with the right secret
 #   relay_ports_blocked    nftables on the relay drops UDP to its relay port range
+#   relay_bandwidth_cap    coturn restarted with max-bps: loss grows from --rate to 16x it
 #   relay_address_private  coturn restarted without external-ip: it hands out 10.1.0.2
 # With --coturn-config the doctor also lints the file coturn runs with (external-ip missing).
 #
@@ -23,6 +24,8 @@ need_tools turnserver jq nft openssl
 SECRET=faults-secret-$$
 PUBLIC=192.0.2.2
 PRIVATE=10.1.0.2
+# Bytes per second a session may relay: the first rate step (50/s of 1200 bytes) fits, 4x does not.
+CAP_BPS=150000
 
 step "topology: doctor -> 1:1 NAT router -> coturn on a private address"
 ns_create C
@@ -138,6 +141,16 @@ expect_healthy "$TERN_WORK/open.json" "relay ports open again"
 ok "blocked relay ports named; open again: no finding"
 coturn_stop
 
+step "a per-session bandwidth cap (max-bps): relay_bandwidth_cap from loss growing with the rate"
+CONF_CAP=$TERN_WORK/cap.conf
+write_conf "$CONF_CAP" "external-ip=$PUBLIC/$PRIVATE" "max-bps=$CAP_BPS"
+coturn_start "$CONF_CAP"
+doctor "$TERN_WORK/cap.json" --secret "$SECRET"
+say "loss by rate: $(jq -c '[.urls[0].rate_steps[] | [.rate_per_s, .loss_percent]]' "$TERN_WORK/cap.json")"
+expect_code "$TERN_WORK/cap.json" relay_bandwidth_cap
+ok "bandwidth cap named"
+coturn_stop
+
 step "coturn behind 1:1 NAT without external-ip: relay_address_private"
 CONF_BAD=$TERN_WORK/noexternal.conf
 write_conf "$CONF_BAD"
@@ -149,4 +162,4 @@ jq -e --arg p "$PRIVATE:" '.urls[0].relayed_address | startswith($p)' \
   "$TERN_WORK/private.json" >/dev/null || fail "private relayed address not reported"
 ok "private relayed address named, and the config's missing external-ip"
 coturn_stop
-printf '\nPASS: doctor_relay_faults (coturn behind NAT: private relayed address, firewalled relay ports, expired REST credential, healthy twins)\n'
+printf '\nPASS: doctor_relay_faults (coturn behind NAT: private relayed address, firewalled relay ports, expired REST credential, bandwidth cap, healthy twins)\n'
