@@ -5,7 +5,10 @@
 #   healthy        external-ip set, relay ports open, fresh REST credentials -> no finding
 #   rest_expired   a REST username that expired 100 s ago, signed with the right secret
 #   relay_ports_blocked    nftables on the relay drops UDP to its relay port range
+#   rest_wrong_secret      a NetBird management.json whose TURNConfig.Secret is not coturn's
+#                          (its twin, with the right Secret, gets no finding)
 #   relay_bandwidth_cap    coturn restarted with max-bps: loss grows from --rate to 16x it
+#   relay_permission_refused  coturn restarted with denied-peer-ip covering the doctor's peer
 #   relay_address_private  coturn restarted without external-ip: it hands out 10.1.0.2
 # With --coturn-config the doctor also lints the file coturn runs with (external-ip missing).
 #
@@ -77,11 +80,13 @@ write_conf() {
 
 # doctor OUT ARGS...: `tern doctor relay --json` in C (bounded); its status in DOCTOR_RC.
 DOCTOR_RC=0
+URL="turn:$PUBLIC:3478"
 doctor() {
   local out=$1
   shift
   DOCTOR_RC=0
-  ip netns exec "$C" timeout 60 "$TERN" doctor relay "turn:$PUBLIC:3478" --duration 1s \
+  # shellcheck disable=SC2086 # URL is empty or one word
+  ip netns exec "$C" timeout 60 "$TERN" doctor relay $URL --duration 1s \
     --largest-search 0 --json "$@" >"$out" 2>"$out.err" || DOCTOR_RC=$?
   say "exit status $DOCTOR_RC, findings: $(jq -c '[.urls[].findings[].code] + [.config_findings[].code]' "$out" 2>/dev/null)"
 }
@@ -139,6 +144,30 @@ ip netns exec "$S" nft delete table inet tern_relay_fw
 doctor "$TERN_WORK/open.json" --secret "$SECRET"
 expect_healthy "$TERN_WORK/open.json" "relay ports open again"
 ok "blocked relay ports named; open again: no finding"
+
+step "NetBird's management.json: its TURN server with time-based credentials"
+# netbird_json FILE SECRET: a management.json in NetBird's shape naming this coturn.
+netbird_json() {
+  cat >"$1" <<JSON
+{"Stuns": [{"Proto": "udp", "URI": "stun:$PUBLIC:3478", "Username": "", "Password": null}],
+ "TURNConfig": {"Turns": [{"Proto": "udp", "URI": "turn:$PUBLIC:3478", "Username": "self",
+                           "Password": null}],
+                "CredentialsTTL": "12h", "Secret": "$2", "TimeBasedCredentials": true},
+ "Signal": {"Proto": "http", "URI": "$PUBLIC:10000", "Username": "", "Password": null}}
+JSON
+}
+netbird_json "$TERN_WORK/nb-good.json" "$SECRET"
+netbird_json "$TERN_WORK/nb-bad.json" "not-the-secret"
+URL=""
+doctor "$TERN_WORK/nb-good.out" --netbird-config "$TERN_WORK/nb-good.json"
+expect_healthy "$TERN_WORK/nb-good.out" "NetBird config with coturn's secret"
+jq -e '(.urls | length) == 2 and (.urls[1].rest.expiry_unix - .urls[1].rest.local_unix) > 43000' \
+  "$TERN_WORK/nb-good.out" >/dev/null ||
+  { cat "$TERN_WORK/nb-good.out" >&2; fail "NetBird: expected a STUN and a TURN check, 12 h credentials"; }
+doctor "$TERN_WORK/nb-bad.out" --netbird-config "$TERN_WORK/nb-bad.json"
+expect_code "$TERN_WORK/nb-bad.out" rest_wrong_secret
+URL="turn:$PUBLIC:3478"
+ok "NetBird's servers checked with its credentials; a wrong Secret is rest_wrong_secret"
 coturn_stop
 
 step "a per-session bandwidth cap (max-bps): relay_bandwidth_cap from loss growing with the rate"
@@ -149,6 +178,16 @@ doctor "$TERN_WORK/cap.json" --secret "$SECRET"
 say "loss by rate: $(jq -c '[.urls[0].rate_steps[] | [.rate_per_s, .loss_percent]]' "$TERN_WORK/cap.json")"
 expect_code "$TERN_WORK/cap.json" relay_bandwidth_cap
 ok "bandwidth cap named"
+coturn_stop
+
+step "a peer deny list that covers the peer: relay_permission_refused"
+CONF_DENY=$TERN_WORK/deny.conf
+write_conf "$CONF_DENY" "external-ip=$PUBLIC/$PRIVATE" "denied-peer-ip=198.51.100.0-198.51.100.255"
+coturn_start "$CONF_DENY"
+doctor "$TERN_WORK/deny.json" --secret "$SECRET" --coturn-config "$CONF_DENY"
+expect_code "$TERN_WORK/deny.json" relay_permission_refused
+expect_code "$TERN_WORK/deny.json" coturn_peer_denied
+ok "refused permission named, and the deny list in the config"
 coturn_stop
 
 step "coturn behind 1:1 NAT without external-ip: relay_address_private"
@@ -162,4 +201,4 @@ jq -e --arg p "$PRIVATE:" '.urls[0].relayed_address | startswith($p)' \
   "$TERN_WORK/private.json" >/dev/null || fail "private relayed address not reported"
 ok "private relayed address named, and the config's missing external-ip"
 coturn_stop
-printf '\nPASS: doctor_relay_faults (coturn behind NAT: private relayed address, firewalled relay ports, expired REST credential, bandwidth cap, healthy twins)\n'
+printf '\nPASS: doctor_relay_faults (coturn behind NAT: private relayed address, firewalled relay ports, expired REST credential, bandwidth cap, refused peer, NetBird config, healthy twins)\n'
