@@ -253,6 +253,9 @@ void add_control_command(CLI::App& app) {
   serve_cmd->add_option("--listen", serve_opts->listen,
                         "ADDR:PORT for the HTTPS API (default 127.0.0.1:8443)");
   serve_cmd->add_option("--data", serve_opts->data, "data directory (created 0700)")->required();
+  serve_cmd->add_option("--database", serve_opts->database,
+                        "postgres://... : share one database between several servers; default "
+                        "SQLite in --data");
   serve_cmd->add_flag("--dev-self-signed", serve_opts->dev_self_signed,
                       "make (once) a self-signed certificate, DATA/ca.pem, for trials");
   serve_cmd->add_option("--cert", serve_opts->cert, "PEM certificate chain");
@@ -271,6 +274,8 @@ void add_control_command(CLI::App& app) {
                         "lifetime of relay credentials (default 24h)");
   serve_cmd->add_option("--peer-expiry", serve_opts->peer_expiry,
                         "remove peers not seen for this long (e.g. 30d; default never)");
+  serve_cmd->add_option("--max-streams", serve_opts->max_streams,
+                        "agents connected at once (default 20000)");
   serve_cmd->add_flag("-v,--verbose", *verbose, "log every request");
   serve_cmd->callback([serve_opts, verbose] {
     if (*verbose) log::set_level(log::Level::kDebug);

@@ -1,7 +1,6 @@
-// `tern control serve`: the control server's I/O. One TCP port, TLS by default (plain
-// HTTP only with --dev-plain-http on loopback); each connection carries one request,
-// answered by control::Api, then closes. One epoll loop, nonblocking streams (io/), with
-// a deadline per connection and a bound on how many are open.
+// `tern control serve`: starts the control server from its options. One TCP port, TLS by
+// default (plain HTTP only with --dev-plain-http on loopback), the store in the data
+// directory or a shared PostgreSQL database; the loop itself is cli/control_server.hpp.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +14,7 @@ namespace tern::cli {
 struct ServeOptions {
   std::string listen = "127.0.0.1:8443";
   std::string data;
+  std::string database;  // postgres://...; empty: SQLite in `data`
   bool dev_self_signed = false;
   bool dev_plain_http = false;
   std::string cert;
@@ -24,6 +24,7 @@ struct ServeOptions {
   std::string relay_secret;
   std::string relay_ttl = "24h";
   std::string peer_expiry;  // empty: peers never expire
+  size_t max_streams = 20'000;
 };
 
 // Runs until SIGINT/SIGTERM. The error names what failed at start.
