@@ -3,7 +3,8 @@
 # (tests/tools/control_stream_client) register, open GET /api/v1/stream as a WebSocket and
 # get their full map; a third registration and its endpoints report reach both as deltas
 # within 2 s; `tern control peers remove` sends the removed one {"type":"removed"} and the
-# others a delta within 2 s; a wrong token gets 401; after a server restart the agents
+# others a delta within 2 s, also when made by another process on the data directory (the
+# server polls the store's revision); a wrong token gets 401; after a server restart the agents
 # reconnect and get a full map again.
 #
 #  +------------------------------------------------------+
@@ -98,6 +99,15 @@ wait_until 5 "c to exit" bash -c "! kill -0 $pid_c 2>/dev/null"
 grep -q 'closed by the server (1000 removed)' "$TERN_WORK/c.err" || fail "c's close: $(cat "$TERN_WORK/c.err")"
 [ "$(lines a '"type":"delta"')" -gt "$before_a" ] || fail "a got no delta"
 ok "c's stream closed with 1000 after {\"type\":\"removed\"}"
+
+step "a change made by another process on the database reaches the streams (revision poll)"
+agent d
+wait_until 10 "agent d's full map" has d '"type":"map"'
+d_id=$(ctl peers list "${admin[@]}" --json | jq ".peers[] | select(.name == \"d$$\") | .id")
+start=$(now_ms)
+ctl peers remove --data "$data" "$d_id" >/dev/null
+wait_until 2 "d's removed message" has d '"type":"removed"'
+ok "a removal made on the data directory reached d in $(($(now_ms) - start)) ms"
 
 step "a wrong token gets 401"
 rc=0
