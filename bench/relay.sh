@@ -155,7 +155,8 @@ run_step() {
 # sent what it offered (else the step measured the generator, not the server).
 clean() {
   jq -e --argjson n "$sessions" '.ready == $n and .sent > 0 and .loss_up == 0 and .loss_down == 0
-    and .corrupt == 0 and .client_send_failures == 0 and .peer_send_failures == 0' <<<"$1" >/dev/null
+    and .corrupt == 0 and .client_send_failures == 0 and .peer_send_failures == 0
+    and .sent_pps >= 0.97 * .offered_pps' <<<"$1" >/dev/null
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -179,6 +180,8 @@ for impl in tern coturn; do
         "$(jq -r '.rtt_us.p50 // "-"' <<<"$r")" "$(jq -r '.rtt_us.p99 // "-"' <<<"$r")" \
         "$(jq -r '.server_cpu_percent // "-"' <<<"$r")" "$(jq -r '.load_cpu_percent // "-"' <<<"$r")"
       [ "$(jq -r .ready <<<"$r")" = "$sessions" ] || say "setup: $(jq -r .first_failure <<<"$r")"
+      jq -e '.sent_pps < 0.97 * .offered_pps' <<<"$r" >/dev/null &&
+        say "turn_load sent less than it offered: the generator, not the server, is the limit here"
       jq -e '[.udp_buffer_drops[]] | add > 0' <<<"$r" >/dev/null &&
         say "UDP buffer drops: $(jq -c .udp_buffer_drops <<<"$r")"
       runs=$(jq -c --argjson p "$pps" --argjson r "$r" '. + [{offered_pps: $p} + $r]' <<<"$runs")
