@@ -104,6 +104,10 @@ std::optional<uint32_t> u32(const Attr& a) {
 std::string text(const Attr& a) {
   std::string s(reinterpret_cast<const char*>(a.value.data()), a.value.size());
   if (auto nul = s.find('\0'); nul != std::string::npos) s.resize(nul);
+  // Interface names are printable ASCII on any sane system; the report must stay valid UTF-8.
+  for (char& c : s) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
   return s;
 }
 

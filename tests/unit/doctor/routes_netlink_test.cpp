@@ -113,6 +113,13 @@ TEST(RoutesNetlink, LinkAndAddresses) {
   EXPECT_EQ(s.addresses[1].prefix.to_string(), "fd00::1/64");
 }
 
+TEST(RoutesNetlink, NamesStayPrintable) {
+  auto link = Msg(rtnl::kNewLink, ifinfomsg(4)).attr(3, {'w', 0xff, 'g', '\n', 0}).bytes();
+  auto s = merge_all({link});
+  ASSERT_EQ(s.links.size(), 1u);
+  EXPECT_EQ(s.links[0].name, "w?g?");
+}
+
 TEST(RoutesNetlink, PointToPointAddressUsesLocal) {
   auto addr = Msg(rtnl::kNewAddr, ifaddrmsg(2, 32, 4))
                   .attr(1, v4(10, 0, 0, 2))  // IFA_ADDRESS: the far end
