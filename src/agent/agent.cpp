@@ -58,7 +58,8 @@ Agent::Agent(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Agent::~Agent() = default;
 
 Result<std::unique_ptr<Agent>> Agent::start(const config::InterfaceConfig& config,
-                                            const AgentOptions& options) {
+                                            const AgentOptions& options,
+                                            std::unique_ptr<ControlLink> control) {
   auto tun = io::Tun::open(options.interface_name);
   if (!tun) return fail(tun.error().message);
   auto udp = io::UdpSocket::bind(config.listen_port.value_or(0));
@@ -104,6 +105,10 @@ Result<std::unique_ptr<Agent>> Agent::start(const config::InterfaceConfig& confi
   }
   log::info("interface {} is up: listening on UDP port {}, MTU {}, {} peer(s)", s.name,
             s.udp.local_port(), s.mtu, config.peers.size());
+  if (control) {
+    s.control = std::move(control);
+    s.control->start(s, now, io::wall_now());
+  }
   return std::unique_ptr<Agent>(new Agent(std::move(state)));
 }
 
@@ -114,9 +119,11 @@ Status Agent::run() {
     Instant now = io::monotonic_now();
     s.device.set_wall_clock(io::wall_now(), now);
     std::optional<Duration> timeout;
-    if (auto deadline = s.device.poll_timeout()) {
-      timeout = *deadline > now ? *deadline - now : Duration::zero();
+    auto deadline = s.device.poll_timeout();
+    if (s.control) {
+      if (auto c = s.control->poll_timeout(); c && (!deadline || *c < *deadline)) deadline = c;
     }
+    if (deadline) timeout = *deadline > now ? *deadline - now : Duration::zero();
     auto n = s.poller.wait(timeout, ready);
     if (!n) return fail(n.error().message);
     now = io::monotonic_now();
@@ -138,11 +145,15 @@ Status Agent::run() {
         case kTokenUapiListener:
           s.uapi->accept(s);
           break;
+        case kTokenControl:
+          if (s.control) s.control->on_ready(s, now, io::wall_now());
+          break;
         default:
           s.uapi->handle(s, r.token, now);
           break;
       }
     }
+    if (s.control) s.control->on_timer(s, now, io::wall_now());
     s.device.handle_timeout(now);
     log_device_events(s);
     flush_transmits(s, now);

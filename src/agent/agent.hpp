@@ -12,6 +12,8 @@
 
 namespace tern::agent {
 
+class ControlLink;
+
 struct AgentOptions {
   std::string interface_name;
   // Where the UAPI socket lives; `wg` looks in /var/run/wireguard.
@@ -20,9 +22,11 @@ struct AgentOptions {
 
 class Agent {
  public:
-  // Creates the interface and everything else; on failure undoes what it did.
-  [[nodiscard]] static Result<std::unique_ptr<Agent>> start(const config::InterfaceConfig& config,
-                                                            const AgentOptions& options);
+  // Creates the interface and everything else; on failure undoes what it did. With
+  // `control`, peers and addresses come from the control server's map (agent/control_link.hpp).
+  [[nodiscard]] static Result<std::unique_ptr<Agent>> start(
+      const config::InterfaceConfig& config, const AgentOptions& options,
+      std::unique_ptr<ControlLink> control = nullptr);
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/agent.hpp"
+#include "agent/control_link.hpp"
 #include "agent/routing.hpp"
 #include "agent/uapi_server.hpp"
 #include "core/device.hpp"
@@ -26,6 +27,7 @@ inline constexpr uint64_t kTokenTun = 1;
 inline constexpr uint64_t kTokenUdp = 2;
 inline constexpr uint64_t kTokenSignal = 3;
 inline constexpr uint64_t kTokenUapiListener = 4;
+inline constexpr uint64_t kTokenControl = 5;  // the control server's connection
 inline constexpr uint64_t kTokenConnectionBase = 1000;
 
 // Datagrams (or, with UDP GRO, trains of datagrams) per UDP receive.
@@ -62,6 +64,7 @@ struct Agent::State {
   uint32_t mtu;
   uint32_t fwmark = 0;  // SO_MARK of the UDP socket (FwMark, the policy table, `wg set fwmark`)
   std::unique_ptr<PolicyRules> policy_rules;  // a full tunnel's rules; deleted with the state
+  std::unique_ptr<ControlLink> control;       // `tern up --control`: the map's source
 
   // Data-path buffers, allocated once.
   io::RecvBatch recv;

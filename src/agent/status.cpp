@@ -110,6 +110,63 @@ std::string drops_human(const DropCounters& d) {
   return out.empty() ? "none" : out;
 }
 
+nlohmann::json control_json(const ControlStatus& c) {
+  nlohmann::json relays = nlohmann::json::array();
+  for (const auto& r : c.relays)
+    relays.push_back({{"url", r.url}, {"expires_unix", r.expires_unix}});
+  return {{"server", c.server},
+          {"connection", c.connection},
+          {"last_error", c.last_error},
+          {"revision", c.revision},
+          {"map_received_unix",
+           c.map_received_unix ? nlohmann::json(*c.map_received_unix) : nlohmann::json()},
+          {"overlay_ipv4", c.overlay_ipv4},
+          {"overlay_ipv6", c.overlay_ipv6},
+          {"peers", c.peers},
+          {"relays", std::move(relays)}};
+}
+
+ControlStatus control_from_json(const nlohmann::json& j) {
+  ControlStatus c;
+  c.server = j.value("server", std::string());
+  c.connection = j.value("connection", std::string());
+  c.last_error = j.value("last_error", std::string());
+  c.revision = j.value("revision", int64_t{0});
+  if (j.contains("map_received_unix") && j.at("map_received_unix").is_number()) {
+    c.map_received_unix = j.at("map_received_unix").get<int64_t>();
+  }
+  c.overlay_ipv4 = j.value("overlay_ipv4", std::string());
+  c.overlay_ipv6 = j.value("overlay_ipv6", std::string());
+  c.peers = j.value("peers", size_t{0});
+  if (j.contains("relays")) {
+    for (const auto& r : j.at("relays")) {
+      c.relays.push_back({r.value("url", std::string()), r.value("expires_unix", int64_t{0})});
+    }
+  }
+  return c;
+}
+
+std::string control_human(const ControlStatus& c, WallTime now) {
+  std::string out = fmt::format("  control:     {} ({})\n", c.server, c.connection);
+  if (!c.last_error.empty() && c.connection != "connected") {
+    out += fmt::format("  last error:  {}\n", c.last_error);
+  }
+  if (c.revision == 0) return out + "  map:         none yet\n";
+  out += fmt::format("  map:         revision {}, {} peer(s), received {}\n", c.revision, c.peers,
+                     c.map_received_unix
+                         ? age_human(WallTime{*c.map_received_unix * 1'000'000'000}, now)
+                         : std::string("(unknown)"));
+  out += fmt::format("  overlay:     {}, {}\n", c.overlay_ipv4, c.overlay_ipv6);
+  for (const auto& r : c.relays) {
+    const int64_t left = r.expires_unix - now.unix_ns / 1'000'000'000;
+    out +=
+        fmt::format("  relay:       {} (credentials {})\n", r.url,
+                    left > 0 ? fmt::format("valid {} h {} min more", left / 3600, (left / 60) % 60)
+                             : std::string("expired"));
+  }
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const InterfaceStatus& s) {
@@ -141,6 +198,7 @@ nlohmann::json to_json(const InterfaceStatus& s) {
     mtu_to_json(pj, p.mtu);
     j["peers"].push_back(pj);
   }
+  if (s.control) j["control"] = control_json(*s.control);
   return j;
 }
 
@@ -170,6 +228,9 @@ InterfaceStatus status_from_json(const nlohmann::json& j) {
     p.mtu = mtu_from_json(pj);
     s.peers.push_back(std::move(p));
   }
+  if (j.contains("control") && j.at("control").is_object()) {
+    s.control = control_from_json(j.at("control"));
+  }
   return s;
 }
 
@@ -183,6 +244,7 @@ std::string format_status(const InterfaceStatus& s, WallTime now) {
                      bytes_human(s.totals.rx_bytes), s.totals.rx_packets,
                      bytes_human(s.totals.tx_bytes), s.totals.tx_packets);
   out += fmt::format("  dropped:     {} ({})\n", s.drops.total(), drops_human(s.drops));
+  if (s.control) out += control_human(*s.control, now);
   for (const auto& p : s.peers) {
     out += fmt::format("\npeer {}\n", p.public_key);
     out += fmt::format("  endpoint:       {}\n", p.endpoint ? p.endpoint->to_string() : "(none)");

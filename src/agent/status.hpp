@@ -3,6 +3,7 @@
 // as a table or as JSON (the JSON field names are a stable interface for scripts).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +50,23 @@ struct PeerStatus {
   PeerMtuStatus mtu;
 };
 
+// The agent's tern control connection (`tern up --control`), when it has one.
+struct ControlRelayStatus {
+  std::string url;
+  int64_t expires_unix = 0;  // of the TURN credentials the map carries
+};
+struct ControlStatus {
+  std::string server;
+  std::string connection;  // connected, connecting, registering, waiting, removed
+  std::string last_error;  // why the last connection ended; empty if none
+  int64_t revision = 0;    // of the map in use; 0: none yet
+  std::optional<int64_t> map_received_unix;
+  std::string overlay_ipv4;
+  std::string overlay_ipv6;
+  size_t peers = 0;
+  std::vector<ControlRelayStatus> relays;
+};
+
 struct InterfaceStatus {
   std::string name;
   std::string public_key;  // base64
@@ -57,6 +75,7 @@ struct InterfaceStatus {
   TrafficCounters totals;
   DropCounters drops;  // interface-wide: includes drops that belong to no peer
   std::vector<PeerStatus> peers;
+  std::optional<ControlStatus> control;
 };
 
 nlohmann::json to_json(const InterfaceStatus& s);

@@ -149,6 +149,7 @@ InterfaceStatus collect_status(Agent::State& s) {
     p.mtu.mss_clamped = info->boundary.mss_clamped;
     st.peers.push_back(std::move(p));
   }
+  if (s.control) st.control = s.control->status();
   return st;
 }
 

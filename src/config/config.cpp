@@ -54,7 +54,7 @@ std::string shortened(std::string_view s) {
   return s.size() <= 40 ? std::string(s) : std::string(s.substr(0, 40)) + "...";
 }
 
-enum class Section { kNone, kInterface, kPeer };
+enum class Section { kNone, kInterface, kPeer, kControl };
 
 class Parser {
  public:
@@ -114,6 +114,11 @@ Status Parser::line(int n, std::string_view text) {
         interface_line_ = n;
       }
       section_ = Section::kInterface;
+    } else if (iequals(name, "Control")) {
+      if (cfg_.control) return error(n, "a second [Control] section; keep one");
+      cfg_.control = ControlConfig{};
+      cfg_.control->line = n;
+      section_ = Section::kControl;
     } else if (iequals(name, "Peer")) {
       section_ = Section::kPeer;
       cfg_.peers.push_back(PeerConfig{});
@@ -122,7 +127,8 @@ Status Parser::line(int n, std::string_view text) {
       peer_seen_.clear();
     } else {
       return error(n, "unknown section [" + shortened(name) +
-                          "]; a WireGuard config has [Interface] and [Peer] sections");
+                          "]; a config has [Interface], [Peer] and (tern's own) [Control] "
+                          "sections");
     }
     return {};
   }
@@ -137,6 +143,12 @@ Status Parser::line(int n, std::string_view text) {
   if (section_ == Section::kNone) {
     std::string where = is_peer_key(key) ? "[Peer]" : "[Interface]";
     return error(n, shortened(key) + " is outside any section; put it under " + where);
+  }
+  if (section_ == Section::kControl) {
+    if (auto s = detail::control_key(*cfg_.control, key, value); !s) {
+      return error(n, s.error().message);
+    }
+    return {};
   }
   return section_ == Section::kInterface ? interface_key(n, key, value) : peer_key(n, key, value);
 }
@@ -298,6 +310,22 @@ Result<InterfaceConfig> Parser::finish() {
     return error(1,
                  "there is no [Interface] section; a config starts with [Interface] and "
                  "PrivateKey = <output of `wg genkey`>");
+  }
+  if (cfg_.control) {
+    if (!cfg_.peers.empty()) {
+      return error(cfg_.peers.front().line,
+                   "a config with [Control] gets its peers from the control server; remove the "
+                   "[Peer] sections (or the [Control] section)");
+    }
+    if (cfg_.control->server.empty()) {
+      return error(cfg_.control->line, "[Control] has no Server; add Server = https://HOST:PORT");
+    }
+    if (have_private_key_) {
+      warn(interface_line_,
+           "PrivateKey is not used with [Control]: the state directory keeps "
+           "the key the control server knows");
+    }
+    return std::move(cfg_);
   }
   if (!have_private_key_) {
     return error(interface_line_,

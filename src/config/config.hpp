@@ -43,6 +43,16 @@ struct PeerConfig {
   int line = 0;                       // of the [Peer] header, for messages
 };
 
+// [Control]: join a tern control network instead of listing peers (docs/config.md).
+struct ControlConfig {
+  std::string server;     // Server = https://HOST:PORT
+  std::string setup_key;  // SetupKey = tsk_... (needed until the first registration)
+  std::string ca_file;    // CA = /path/ca.pem
+  std::string state_dir;  // State = /var/lib/tern/IFACE
+  std::string name;       // Name = laptop
+  int line = 0;           // of the [Control] header
+};
+
 struct InterfaceConfig {
   crypto::Key private_key{};
   std::optional<uint16_t> listen_port;  // none: a random port
@@ -57,6 +67,9 @@ struct InterfaceConfig {
   // tern's own keys (not wg-quick's); see docs/config.md.
   bool path_mtu_discovery = true;  // PathMtuDiscovery = on | off
   bool mss_clamp = true;           // MssClamp = on | off
+  // With [Control], PrivateKey is not used (the state directory keeps the key) and [Peer]
+  // sections are not allowed: the control server's map is the list of peers.
+  std::optional<ControlConfig> control;
 };
 
 // `file_name` only prefixes messages ("wg0.conf:7: ...").

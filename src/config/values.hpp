@@ -38,4 +38,8 @@ std::vector<std::string_view> split_list(std::string_view value);
 [[nodiscard]] Result<IpPrefix> parse_prefix(std::string_view name, std::string_view item,
                                             std::string_view example);
 
+// One key of [Control] (control_keys.cpp); errors say what the key takes.
+[[nodiscard]] Status control_key(ControlConfig& control, std::string_view key,
+                                 std::string_view value);
+
 }  // namespace tern::config::detail

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <sodium.h>
+
 #include <nlohmann/json.hpp>
 
 #include "base/decimal.hpp"
@@ -77,6 +79,36 @@ ResponseParsed parse_http_response_head(std::string_view data, HttpResponseHead&
   return {ResponseParse::kOk, end + 4};
 }
 
+Result<ControlUrl> parse_control_url(std::string_view url) {
+  ControlUrl u;
+  std::string_view rest;
+  if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    u.tls = false;
+    rest = url.substr(7);
+  } else {
+    return fail(
+        "the control URL must start with https:// (http:// only for a development "
+        "server on loopback)");
+  }
+  rest = rest.substr(0, rest.find('/'));
+  if (rest.empty()) return fail("the control URL has no host");
+  const size_t close = rest.find(']');
+  const size_t colon = rest.rfind(':');
+  const bool has_port =
+      colon != std::string_view::npos && (close == std::string_view::npos || colon > close);
+  std::string_view host = has_port ? rest.substr(0, colon) : rest;
+  if (has_port && !parse_decimal(rest.substr(colon + 1), 65535)) {
+    return fail("the control URL's port is not a number up to 65535");
+  }
+  u.host_port = has_port ? std::string(rest) : std::string(rest) + (u.tls ? ":443" : ":80");
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  if (host.empty()) return fail("the control URL has no host");
+  u.host = std::string(host);
+  return u;
+}
+
 std::string register_http_request(std::string_view host, std::string_view body) {
   std::string r = "POST /api/v1/register HTTP/1.1\r\nHost: ";
   r += host;
@@ -84,6 +116,13 @@ std::string register_http_request(std::string_view host, std::string_view body) 
   r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
   r += body;
   return r;
+}
+
+std::string ws_client_key(const std::array<uint8_t, 16>& random) {
+  std::array<char, 25> out{};  // 4 * ceil(16 / 3) + NUL
+  sodium_bin2base64(out.data(), out.size(), random.data(), random.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  return std::string(out.data());
 }
 
 std::string stream_http_request(std::string_view host, std::string_view token,

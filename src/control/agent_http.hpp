@@ -4,7 +4,9 @@
 // WebSocket frames (control/websocket.hpp).
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,9 +35,20 @@ struct ResponseParsed {
 };
 [[nodiscard]] ResponseParsed parse_http_response_head(std::string_view data, HttpResponseHead& out);
 
+// The server's URL: "https://host[:port]" (443 by default), or "http://" for a development
+// server on loopback. A path after the authority is ignored.
+struct ControlUrl {
+  bool tls = true;
+  std::string host;       // as written, without brackets: the name the certificate must cover
+  std::string host_port;  // "host:port" / "[v6]:port": what to resolve, and the Host header
+};
+[[nodiscard]] Result<ControlUrl> parse_control_url(std::string_view url);
+
 // `host` is the Host header ("host:port").
 [[nodiscard]] std::string register_http_request(std::string_view host, std::string_view body);
-// `ws_key`: base64 of 16 random bytes (Sec-WebSocket-Key).
+// Sec-WebSocket-Key: base64 of 16 random bytes (RFC 6455 §4.1).
+[[nodiscard]] std::string ws_client_key(const std::array<uint8_t, 16>& random);
+// `ws_key`: from ws_client_key().
 [[nodiscard]] std::string stream_http_request(std::string_view host, std::string_view token,
                                               std::string_view ws_key);
 // 101 with Upgrade: websocket and the right Sec-WebSocket-Accept; otherwise why not.

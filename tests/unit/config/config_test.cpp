@@ -266,8 +266,8 @@ TEST(Config, ErrorsNameFileLineAndFix) {
       {iface("= 5\n"), "wg0.conf:3: this line is neither a [Section] header nor KEY = VALUE"},
       {iface("[Peer\n"), "wg0.conf:3: a section header ends with ']'"},
       {iface("[Peers]\n"),
-       "wg0.conf:3: unknown section [Peers]; a WireGuard config has [Interface] and [Peer] "
-       "sections"},
+       "wg0.conf:3: unknown section [Peers]; a config has [Interface], [Peer] and (tern's own) "
+       "[Control] sections"},
   };
   for (const auto& c : cases) {
     auto cfg = parse_config(c.text, "wg0.conf");

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/agent_backoff.hpp"
 #include "control/agent_http.hpp"
 #include "control/map_hub.hpp"
 #include "control/websocket.hpp"
@@ -199,6 +200,38 @@ TEST(AgentHttp, ResponseHeadAndUpgrade) {
             ResponseParse::kBad);
   EXPECT_EQ(error_text(403, R"({"error":"the setup key is revoked","reason":"revoked"})"),
             "HTTP 403: the setup key is revoked");
+}
+
+TEST(AgentHttp, ControlUrls) {
+  auto u = parse_control_url("https://ctl.example.org");
+  ASSERT_TRUE(u);
+  EXPECT_TRUE(u->tls);
+  EXPECT_EQ(u->host, "ctl.example.org");
+  EXPECT_EQ(u->host_port, "ctl.example.org:443");
+  u = parse_control_url("http://[::1]:8080/api");
+  ASSERT_TRUE(u);
+  EXPECT_FALSE(u->tls);
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->host_port, "[::1]:8080");
+  u = parse_control_url("https://127.0.0.1:8443");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->host_port, "127.0.0.1:8443");
+  EXPECT_FALSE(parse_control_url("ftp://x"));
+  EXPECT_FALSE(parse_control_url("https://"));
+  EXPECT_FALSE(parse_control_url("https://host:99999"));
+  EXPECT_FALSE(parse_control_url("https://:80"));
+}
+
+TEST(AgentBackoff, DoublesWithJitterUpToAMinute) {
+  Backoff b;
+  EXPECT_EQ(b.next(0), 500ms);
+  EXPECT_EQ(b.next(0xFFFFFFFF), 2s);
+  Duration last{};
+  for (int i = 0; i < 10; ++i) last = b.next(0xFFFFFFFF);
+  EXPECT_EQ(last, 60s);
+  EXPECT_GE(b.next(0), 30s);
+  b.reset();
+  EXPECT_LE(b.next(0x7FFFFFFF), 1s);
 }
 
 }  // namespace

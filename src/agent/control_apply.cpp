@@ -1,0 +1,45 @@
+#include "agent/control_apply.hpp"
+
+#include <algorithm>
+
+#include "base/log.hpp"
+
+namespace tern::agent {
+
+std::vector<IpPrefix> overlay_addresses(const control::NetworkMap& map) {
+  std::vector<IpPrefix> out;
+  if (map.self.ipv4.is_v4() && !map.self.ipv4.is_unspecified()) {
+    out.push_back(IpPrefix{map.self.ipv4, map.v4.length});
+  }
+  if (map.self.ipv6.is_v6() && !map.self.ipv6.is_unspecified()) {
+    out.push_back(IpPrefix{map.self.ipv6, map.v6.length});
+  }
+  return out;
+}
+
+void apply_map(Agent::State& s, const control::NetworkMap& map,
+               const std::vector<control::PeerChange>& changes, std::vector<IpPrefix>& applied,
+               Instant now) {
+  for (const auto& a : overlay_addresses(map)) {
+    if (std::find(applied.begin(), applied.end(), a) != applied.end()) continue;
+    if (auto st = s.netlink.add_address(s.ifindex, a); !st) {
+      log::warn("control: cannot add address {} to {}: {}", a.to_string(), s.name,
+                st.error().message);
+      continue;
+    }
+    log::info("control: {} has overlay address {}", s.name, a.to_string());
+    applied.push_back(a);
+  }
+  size_t added = 0, removed = 0, updated = 0;
+  for (const auto& c : changes) {
+    using Kind = control::PeerChange::Kind;
+    (c.kind == Kind::kAdd ? added : c.kind == Kind::kRemove ? removed : updated) += 1;
+  }
+  control::apply_changes(s.device, changes, now);
+  if (!changes.empty()) {
+    log::info("control: map revision {}: {} peer(s), {} added, {} removed, {} updated",
+              map.revision, map.peers.size(), added, removed, updated);
+  }
+}
+
+}  // namespace tern::agent

@@ -1,0 +1,24 @@
+// Applying a network map to the running agent: the device's peers (only what changed), the
+// interface's overlay addresses with the pool's prefix lengths (so the kernel routes the
+// whole overlay into the tunnel and the device picks the peer by its /32 or /128), and the
+// map saved in the state directory. Internal to agent/.
+#pragma once
+
+#include <vector>
+
+#include "agent/agent_state.hpp"
+#include "base/ip.hpp"
+#include "control/agent_map.hpp"
+
+namespace tern::agent {
+
+// The interface addresses a map asks for: self's IPv4 in the v4 pool's length, IPv6 in v6's.
+[[nodiscard]] std::vector<IpPrefix> overlay_addresses(const control::NetworkMap& map);
+
+// Adds the map's addresses missing from `applied` (and records them there), then applies
+// the peer changes. Failures are logged: a half-applied map is better than none.
+void apply_map(Agent::State& s, const control::NetworkMap& map,
+               const std::vector<control::PeerChange>& changes, std::vector<IpPrefix>& applied,
+               Instant now);
+
+}  // namespace tern::agent
