@@ -9,6 +9,10 @@ std::string render_routes_human(const RoutesReport& report) {
   std::string s;
   if (!report.error.empty()) s += "routes: " + report.error + "\n";
   for (const auto& i : report.interfaces) {
+    if (!i.error.empty()) {
+      s += fmt::format("{}: cannot be read: {}\n", i.name, i.error);
+      continue;
+    }
     s += fmt::format("{}: listen port {}", i.name, i.listen_port);
     if (i.fwmark != 0) s += fmt::format(", fwmark {:#x}", i.fwmark);
     std::vector<std::string> prefixes;
@@ -17,10 +21,6 @@ std::string render_routes_human(const RoutesReport& report) {
     s += fmt::format(", overlay {}\n", prefixes.empty()
                                            ? std::string("(none)")
                                            : fmt::format("{}", fmt::join(prefixes, " ")));
-    if (!i.error.empty()) {
-      s += "  cannot be read: " + i.error + "\n";
-      continue;
-    }
     if (i.findings.empty()) s += "  ok: no overlap, no stolen route, no loop, nothing dropped\n";
     for (const auto& f : i.findings)
       s += fmt::format("  {}: {}\n", f.code, f.message);

@@ -133,12 +133,28 @@ RoutesReport run_routes_check(const RoutesOptions& options, const Progress& prog
   in.net = std::move(*net);
   const auto targets = find_interfaces(options);
   std::vector<std::pair<std::string, std::string>> unreadable;
+  size_t elsewhere = 0;
   for (const auto& t : targets) {
+    // /var/run/wireguard is shared by every network namespace: a socket whose interface is not
+    // here belongs to another namespace, whose routes these are not.
+    if (!in.net.link_index(t.name)) {
+      if (!options.ifname) {
+        ++elsewhere;
+        continue;
+      }
+      unreadable.emplace_back(t.name, "no such interface in this network namespace");
+      continue;
+    }
     say("reading " + t.name);
     auto d = t.uapi ? query_uapi((fs::path(options.uapi_dir) / (t.name + ".sock")).string())
                     : read_kernel_wg(t.name);
     if (!d) {
-      unreadable.emplace_back(t.name, d.error().message);
+      std::string why = d.error().message;
+      if (why.find("ermission denied") != std::string::npos &&
+          why.find("sudo") == std::string::npos) {
+        why += " (its UAPI socket is root's: run `sudo tern doctor routes`)";
+      }
+      unreadable.emplace_back(t.name, std::move(why));
       continue;
     }
     in.interfaces.push_back(to_routes(t.name, *d));
@@ -162,7 +178,15 @@ RoutesReport run_routes_check(const RoutesOptions& options, const Progress& prog
     r.error = error;
     report.interfaces.push_back(std::move(r));
   }
-  if (targets.empty()) report.notes.push_back("no WireGuard interface found on this machine");
+  if (elsewhere > 0) {
+    report.notes.push_back(fmt::format(
+        "{} UAPI socket(s) of interfaces in other network namespaces skipped: run the doctor "
+        "in their namespace (ip netns exec NS tern doctor routes)",
+        elsewhere));
+  }
+  if (targets.size() == elsewhere) {
+    report.notes.push_back("no WireGuard interface found in this network namespace");
+  }
   return report;
 }
 
