@@ -42,4 +42,18 @@ void apply_map(Agent::State& s, const control::NetworkMap& map,
   }
 }
 
+void renew_handshake(Agent::State& s, const crypto::Key& key, Instant now) {
+  auto id = s.device.find_peer(key);
+  if (!id) return;
+  auto info = s.device.peer_info(*id);
+  if (!info || info->last_handshake || !info->endpoint) return;
+  s.device.remove_peer(*id);
+  auto fresh = s.device.add_peer(key);
+  if (!fresh) return;
+  for (const auto& prefix : info->allowed_ips)
+    s.device.add_allowed_ip(*fresh, prefix);
+  s.device.set_endpoint(*fresh, *info->endpoint);
+  s.device.set_persistent_keepalive(*fresh, info->persistent_keepalive, now);
+}
+
 }  // namespace tern::agent

@@ -21,4 +21,10 @@ void apply_map(Agent::State& s, const control::NetworkMap& map,
                const std::vector<control::PeerChange>& changes, std::vector<IpPrefix>& applied,
                Instant now);
 
+// A peer added from a map greets the others with a handshake at once; when both sides add
+// each other at the same moment, each greeting can arrive before the other side knows the
+// sender, and WireGuard would retry only after 5 s. For a peer still without a handshake a
+// moment later, a fresh device peer (same settings) sends a new initiation now.
+void renew_handshake(Agent::State& s, const crypto::Key& key, Instant now);
+
 }  // namespace tern::agent

@@ -31,6 +31,7 @@ constexpr Duration kPingInterval = 20s;    // on an idle stream
 constexpr Duration kSilenceLimit = 65s;    // nothing heard for this long: reconnect
 constexpr Duration kEndpointsCheck = 30s;  // host addresses looked at again
 constexpr size_t kReadChunk = 16384;
+constexpr Duration kGreetingRetry = 700ms;  // renew_handshake() for a peer still silent
 
 enum class Phase : uint8_t { kWaiting, kConnecting, kTls, kSending, kHead, kBody, kStream, kDone };
 
@@ -79,6 +80,7 @@ struct ControlLink::Impl {
   Instant next_ping{};
   Instant next_endpoints{};
   std::vector<Endpoint> reported;
+  std::vector<std::pair<crypto::Key, Instant>> greeted;  // peers added, when to look again
 
   Impl(ControlOptions o, ControlState st, control::ControlUrl u, crypto::Key pub)
       : options(std::move(o)),
@@ -152,6 +154,7 @@ struct ControlLink::Impl {
 
   // One step of the current phase; false when it has to wait for the socket.
   bool step(Agent::State& s, Instant now, WallTime wall);
+  static std::optional<Instant> link_timeout(const Impl& m);
   bool read_some(Agent::State& s, Instant now, bool& closed);
   bool on_head(Agent::State& s, Instant now);
   void on_registered(Agent::State& s, Instant now, WallTime wall);
@@ -370,6 +373,10 @@ void ControlLink::Impl::on_update(Agent::State& s, const control::MapFollower::U
   backoff.reset();
   map_received_unix = wall.unix_ns / 1'000'000'000;
   apply_map(s, *map, u.changes, applied_addresses, now);
+  for (const auto& c : u.changes) {
+    if (c.kind == control::PeerChange::Kind::kAdd)
+      greeted.emplace_back(c.key, now + kGreetingRetry);
+  }
   if (u.map_changed) {
     if (auto st = save_map(state.dir, *map); !st) log::warn("control: {}", st.error().message);
     state.map = *map;
@@ -412,6 +419,11 @@ void ControlLink::on_ready(Agent::State& s, Instant now, WallTime wall) {
 
 void ControlLink::on_timer(Agent::State& s, Instant now, WallTime wall) {
   Impl& m = *impl_;
+  std::erase_if(m.greeted, [&](const auto& g) {
+    if (now < g.second) return false;
+    renew_handshake(s, g.first, now);
+    return true;
+  });
   switch (m.phase) {
     case Phase::kWaiting:
       if (now >= m.retry_at) {
@@ -447,6 +459,15 @@ void ControlLink::on_timer(Agent::State& s, Instant now, WallTime wall) {
 
 std::optional<Instant> ControlLink::poll_timeout() const {
   const Impl& m = *impl_;
+  std::optional<Instant> greeting;
+  for (const auto& g : m.greeted)
+    if (!greeting || g.second < *greeting) greeting = g.second;
+  auto at = Impl::link_timeout(m);
+  if (greeting && (!at || *greeting < *at)) at = greeting;
+  return at;
+}
+
+std::optional<Instant> ControlLink::Impl::link_timeout(const Impl& m) {
   switch (m.phase) {
     case Phase::kWaiting:
       return m.retry_at;

@@ -227,7 +227,8 @@ TEST(AgentBackoff, DoublesWithJitterUpToAMinute) {
   EXPECT_EQ(b.next(0), 500ms);
   EXPECT_EQ(b.next(0xFFFFFFFF), 2s);
   Duration last{};
-  for (int i = 0; i < 10; ++i) last = b.next(0xFFFFFFFF);
+  for (int i = 0; i < 10; ++i)
+    last = b.next(0xFFFFFFFF);
   EXPECT_EQ(last, 60s);
   EXPECT_GE(b.next(0), 30s);
   b.reset();
