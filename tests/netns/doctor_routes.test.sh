@@ -74,8 +74,10 @@ expect() {
 }
 healthy_again() {
   doctor "$1"
-  [ "$DOCTOR_RC" -eq 0 ] && [ -z "$(codes "$1")" ] ||
-    { cat "$TERN_WORK/$1.json" "$TERN_WORK/$1.err" >&2; fail "$1: the healthy pair again: exit $DOCTOR_RC, findings '$(codes "$1")'"; }
+  if [ "$DOCTOR_RC" -ne 0 ] || [ -n "$(codes "$1")" ]; then
+    cat "$TERN_WORK/$1.json" "$TERN_WORK/$1.err" >&2
+    fail "$1: the healthy pair again: exit $DOCTOR_RC, findings '$(codes "$1")'"
+  fi
 }
 
 step "healthy: the CGNAT overlay alone gets no finding"
@@ -86,8 +88,10 @@ ok "no finding, exit 0; overlay $(jq -c '.interfaces[0].overlay' "$TERN_WORK/hea
 # Without a name: A's interface only; B's socket (and any other namespace's) is skipped.
 rc=0
 ip netns exec "$A" timeout 20 "$TERN" doctor routes --json >"$TERN_WORK/all.json" 2>&1 || rc=$?
-[ "$rc" -eq 0 ] && [ "$(jq -r '[.interfaces[].interface] | join(",")' "$TERN_WORK/all.json")" = "$IA" ] ||
-  { cat "$TERN_WORK/all.json" >&2; fail "without a name: exit $rc, want 0 and $IA alone"; }
+if [ "$rc" -ne 0 ] || [ "$(jq -r '[.interfaces[].interface] | join(",")' "$TERN_WORK/all.json")" != "$IA" ]; then
+  cat "$TERN_WORK/all.json" >&2
+  fail "without a name: exit $rc, want 0 and $IA alone"
+fi
 jq -r '.notes[]' "$TERN_WORK/all.json" | grep -q 'other network namespaces skipped' ||
   fail "B's socket was not noted as skipped: $(jq -c .notes "$TERN_WORK/all.json")"
 ok "without a name: $IA alone; $(jq -r '.notes[0]' "$TERN_WORK/all.json")"
