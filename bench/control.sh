@@ -113,7 +113,7 @@ start_postgres() {
 bench_one() {
   local name=$1 port data out admin secret spid status hwm cpu ticks
   shift
-  port=$((40000 + RANDOM % 20000))
+  port=$((10000 + RANDOM % 20000)) # below the ephemeral range the generator's sockets use
   data=$work/data-$name
   out=$work/serve-$name.out
   # nice execs the server: $! is the server's PID (its /proc/PID/status below).
