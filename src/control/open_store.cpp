@@ -1,5 +1,10 @@
 #include "control/open_store.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "control/pg_store.hpp"
 #include "control/sqlite_store.hpp"
 
@@ -12,6 +17,12 @@ bool is_postgres_url(std::string_view url) {
 Result<std::unique_ptr<Store>> open_store(const StoreLocation& where, const StoreOptions& options) {
   if (!where.database_url.empty()) {
     if (is_postgres_url(where.database_url)) {
+      // The data directory still holds this instance's own files (TLS), as with SQLite.
+      if (!where.data_dir.empty() && ::mkdir(where.data_dir.c_str(), 0700) != 0 &&
+          errno != EEXIST) {
+        return fail("cannot create the data directory " + where.data_dir + ": " +
+                    std::strerror(errno));
+      }
       auto s = PgStore::open(where.database_url, options);
       if (!s) return tl::unexpected(s.error());
       return std::unique_ptr<Store>(std::move(*s));

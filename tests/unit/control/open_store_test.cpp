@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pg_fixture.hpp"
 #include "temp_dir.hpp"
 
 namespace tern::control {
@@ -24,6 +25,16 @@ TEST(OpenStore, RejectsOtherUrlsAndAMissingDirectory) {
   EXPECT_TRUE(is_postgres_url("postgres://u@h/db"));
   EXPECT_TRUE(is_postgres_url("postgresql:///db?host=/tmp"));
   EXPECT_FALSE(is_postgres_url("sqlite:///x"));
+}
+
+TEST(OpenStore, APostgresUrlOpensPostgresAndStillMakesTheDataDirectory) {
+  if (!testing::PgServer::get()) GTEST_SKIP() << "PostgreSQL: " << testing::PgServer::skip_reason();
+  testing::TempDir dir;
+  const std::string data = dir.str() + "/instance";
+  auto s = open_store({data, testing::PgServer::get()->create_database()});
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_GE((*s)->change_fd(), 0);  // a PgStore
+  EXPECT_TRUE(std::filesystem::is_directory(data));
 }
 
 }  // namespace
