@@ -119,8 +119,10 @@ nlohmann::json to_json(const MtuReport& report) {
       report.overlay_error.empty() ? nlohmann::json() : nlohmann::json(report.overlay_error);
   j["findings"] = nlohmann::json::array();
   for (const auto& f : report.findings) {
-    j["findings"].push_back(
-        {{"cause", mtu_cause_name(f.cause)}, {"detail", f.detail}, {"fix", f.fix}});
+    j["findings"].push_back({{"cause", mtu_cause_name(f.cause)},
+                             {"code", mtu_cause_name(f.cause)},
+                             {"detail", f.detail},
+                             {"fix", f.fix}});
   }
   j["notes"] = report.notes;
   j["recommended_mtu"] = opt(report.recommended_mtu);

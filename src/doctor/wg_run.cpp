@@ -49,7 +49,12 @@ std::vector<Target> find_interfaces(const WgCheckOptions& o) {
     return out;
   }
   for (const auto& e : fs::directory_iterator(o.uapi_dir, ec)) {
-    if (e.path().extension() == ".sock") out.push_back({e.path().stem().string(), true});
+    // /var/run/wireguard holds the sockets of every network namespace (and stale ones): only
+    // an interface that exists here can be pinged through and judged here.
+    const std::string name = e.path().stem().string();
+    if (e.path().extension() == ".sock" && fs::exists(fs::path(o.sysfs_net) / name, ec)) {
+      out.push_back({name, true});
+    }
   }
   for (const auto& e : fs::directory_iterator(o.sysfs_net, ec)) {
     if (is_kernel_wireguard(e.path())) out.push_back({e.path().filename().string(), false});
@@ -117,39 +122,39 @@ Result<uapi::DeviceSnapshot> read_kernel_wg(const std::string& ifname) {
   return d.device;
 }
 
-std::vector<WgInterfaceReport> run_wg_check(const WgCheckOptions& options, const Progress& progress,
-                                            std::string* nat_note) {
+std::optional<Duration> wg_nat_lifetime(const Result<NatReport>& nat, Duration lifetime_max,
+                                        std::string* note) {
+  std::string text;
+  std::optional<Duration> lifetime;
+  if (!nat) {
+    text = "NAT lifetime not measured: " + nat.error().message;
+  } else if (!nat->lifetime || !nat->lifetime->error.empty()) {
+    text = "NAT lifetime not measured: " +
+           (nat->lifetime ? nat->lifetime->error : std::string("no search"));
+  } else if (nat->lifetime->alive_max && nat->lifetime->dead_min) {
+    lifetime = (*nat->lifetime->alive_max + *nat->lifetime->dead_min) / 2;
+    text = fmt::format("NAT mapping lifetime measured: ~{} s",
+                       std::chrono::duration_cast<std::chrono::seconds>(*lifetime).count());
+  } else if (nat->lifetime->dead_min) {
+    lifetime = *nat->lifetime->dead_min / 2;
+    text = "NAT mapping lifetime measured: shorter than the shortest interval tested";
+  } else {
+    text = fmt::format("NAT mapping lifetime: at least {} s (the longest interval tested)",
+                       std::chrono::duration_cast<std::chrono::seconds>(lifetime_max).count());
+  }
+  if (note) *note = text;
+  return lifetime;
+}
+
+WgSampled sample_wg(const WgCheckOptions& o, const Progress& progress) {
   auto say = [&](const std::string& line) {
     if (progress) progress(line);
   };
-  WgCheckOptions o = options;
-  if (!o.nat_lifetime && !o.stun.empty()) {
-    NatCheckOptions n;
-    n.servers = o.stun;
-    n.lifetime_max = o.lifetime_max;
-    auto nat = check_nat(n, progress);
-    std::string note;
-    if (!nat) {
-      note = "NAT lifetime not measured: " + nat.error().message;
-    } else if (!nat->lifetime || !nat->lifetime->error.empty()) {
-      note = "NAT lifetime not measured: " +
-             (nat->lifetime ? nat->lifetime->error : std::string("no search"));
-    } else if (nat->lifetime->alive_max && nat->lifetime->dead_min) {
-      o.nat_lifetime = (*nat->lifetime->alive_max + *nat->lifetime->dead_min) / 2;
-      note = fmt::format("NAT mapping lifetime measured: ~{} s",
-                         std::chrono::duration_cast<std::chrono::seconds>(*o.nat_lifetime).count());
-    } else if (nat->lifetime->dead_min) {
-      o.nat_lifetime = *nat->lifetime->dead_min / 2;
-      note = "NAT mapping lifetime measured: shorter than the shortest interval tested";
-    } else {
-      note = fmt::format("NAT mapping lifetime: at least {} s (the longest interval tested)",
-                         std::chrono::duration_cast<std::chrono::seconds>(o.lifetime_max).count());
-    }
-    if (nat_note) *nat_note = note;
-  }
   const auto targets = find_interfaces(o);
-  std::vector<WgCheckInput> inputs;
-  std::vector<std::string> errors(targets.size());
+  WgSampled out;
+  auto& inputs = out.inputs;
+  auto& errors = out.errors;
+  errors.resize(targets.size());
   for (const auto& t : targets) {
     WgCheckInput in;
     in.ifname = t.name;
@@ -158,6 +163,7 @@ std::vector<WgInterfaceReport> run_wg_check(const WgCheckOptions& options, const
     in.nat_lifetime = o.nat_lifetime;
     inputs.push_back(std::move(in));
   }
+  if (targets.empty()) return out;
   const Instant start = io::monotonic_now();
   for (Instant next = start;; next += o.interval) {
     const Instant now = io::monotonic_now();
@@ -202,13 +208,32 @@ std::vector<WgInterfaceReport> run_wg_check(const WgCheckOptions& options, const
       }
     }
   }
+  return out;
+}
+
+std::vector<WgInterfaceReport> judge_wg(const WgSampled& sampled,
+                                        std::optional<Duration> nat_lifetime) {
   std::vector<WgInterfaceReport> out;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    auto r = check_wg(inputs[i]);
-    if (!errors[i].empty()) r.error = errors[i];
+  for (size_t i = 0; i < sampled.inputs.size(); ++i) {
+    WgCheckInput in = sampled.inputs[i];
+    if (nat_lifetime) in.nat_lifetime = nat_lifetime;
+    auto r = check_wg(in);
+    if (!sampled.errors[i].empty()) r.error = sampled.errors[i];
     out.push_back(std::move(r));
   }
   return out;
+}
+
+std::vector<WgInterfaceReport> run_wg_check(const WgCheckOptions& options, const Progress& progress,
+                                            std::string* nat_note) {
+  WgCheckOptions o = options;
+  if (!o.nat_lifetime && !o.stun.empty()) {
+    NatCheckOptions n;
+    n.servers = o.stun;
+    n.lifetime_max = o.lifetime_max;
+    o.nat_lifetime = wg_nat_lifetime(check_nat(n, progress), o.lifetime_max, nat_note);
+  }
+  return judge_wg(sample_wg(o, progress), o.nat_lifetime);
 }
 
 }  // namespace tern::doctor

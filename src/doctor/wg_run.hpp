@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "doctor/nat_report.hpp"
 #include "doctor/relay_check.hpp"
 #include "doctor/wg_check.hpp"
 #include "doctor/wg_netlink.hpp"
@@ -32,6 +33,21 @@ struct WgCheckOptions {
 [[nodiscard]] std::vector<WgInterfaceReport> run_wg_check(const WgCheckOptions& options,
                                                           const Progress& progress,
                                                           std::string* nat_note = nullptr);
+
+// The halves of run_wg_check, for `tern doctor` run alone, which samples while the NAT's
+// lifetime is measured and judges once both are done. sample_wg reads every interface over
+// the window, then DF-pings each peer through the tunnel; `nat_lifetime` and `stun` are unused.
+struct WgSampled {
+  std::vector<WgCheckInput> inputs;  // one per interface found
+  std::vector<std::string> errors;   // per input: why it could not be read ("" when it could)
+};
+[[nodiscard]] WgSampled sample_wg(const WgCheckOptions& options, const Progress& progress);
+[[nodiscard]] std::vector<WgInterfaceReport> judge_wg(const WgSampled& sampled,
+                                                      std::optional<Duration> nat_lifetime);
+// The lifetime to hold keepalives against, from the NAT check's search (nullopt when it did
+// not measure one); `note` says what it found.
+[[nodiscard]] std::optional<Duration> wg_nat_lifetime(const Result<NatReport>& nat,
+                                                      Duration lifetime_max, std::string* note);
 
 // Reads a kernel WireGuard interface through generic netlink.
 [[nodiscard]] Result<uapi::DeviceSnapshot> read_kernel_wg(const std::string& ifname);

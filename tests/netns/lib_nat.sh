@@ -57,3 +57,17 @@ coturn_two_addresses() {
   wait_until 10 "turnserver listening on udp/3478" udp_listening "$S" 3478
   wait_until 10 "turnserver listening on udp/3479" udp_listening "$S" 3479
 }
+
+# nat_masquerade_random: R's masquerade takes a random port per flow (address-and-port-dependent
+# mapping: a symmetric NAT). One transaction, so no datagram meets an empty ruleset.
+nat_masquerade_random() {
+  ip netns exec "$R" nft -f - <<NFT
+flush ruleset
+table ip nat {
+  chain postrouting {
+    type nat hook postrouting priority 100
+    oifname "r1" masquerade random
+  }
+}
+NFT
+}
