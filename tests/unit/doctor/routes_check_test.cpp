@@ -212,6 +212,36 @@ TEST(RoutesCheck, FirewallDropsTheListenPort) {
   EXPECT_EQ(codes(check_routes(in)), Codes{});
 }
 
+TEST(RoutesCheck, Ipv6OverlayIsHealthyAndItsOverlapIsFound) {
+  auto in = healthy();
+  auto& n = in.net;
+  n.addresses.push_back({3, pfx("fd00:77::1/64")});
+  n.addresses.push_back({2, pfx("2001:db8:1::10/64")});
+  n.routes.push_back(route("fd00:77::/64", 3));
+  n.routes.push_back(route("2001:db8:1::/64", 2));
+  n.routes.push_back(route("::/0", 2, "fe80::1"));
+  // The kernel's local table: the address, the subnet-router anycast, multicast.
+  for (auto [p, kind] : {std::pair{"fd00:77::1/128", RouteKind::kLocal},
+                         std::pair{"fd00:77::/128", RouteKind::kAnycast},
+                         std::pair{"ff00::/8", RouteKind::kMulticast}}) {
+    NetRoute r = route(p, 3, nullptr, kTableLocal);
+    r.kind = kind;
+    n.routes.push_back(r);
+  }
+  in.interfaces[0].peers[0].allowed_ips.push_back(pfx("fd00:77::2/128"));
+  in.interfaces[0].peers[1].allowed_ips.push_back(pfx("fd00:77::/64"));
+  auto r = check_routes(in);
+  EXPECT_EQ(codes(r), Codes{}) << render_routes_human(r);
+  // A LAN on a ULA prefix inside the overlay's.
+  n.addresses.push_back({4, pfx("fd00:77::8000:1/112")});
+  n.routes.push_back(route("fd00:77::8000:0/112", 4));
+  r = check_routes(in);
+  ASSERT_EQ(codes(r), Codes{"route_overlap_lan"}) << render_routes_human(r);
+  EXPECT_NE(r.interfaces[0].findings[0].message.find("docker0 wins for fd00:77::8000:0/112"),
+            std::string::npos)
+      << r.interfaces[0].findings[0].message;
+}
+
 TEST(RoutesCheck, JsonShape) {
   auto in = healthy();
   in.net.routes.push_back(route("10.20.5.0/24", 2, "192.168.1.1"));
