@@ -463,4 +463,11 @@ Status PgStore::set_setting(std::string_view name, std::string_view value) {
   return {};
 }
 
+Result<bool> PgStore::insert_setting(std::string_view name, std::string_view value) {
+  auto q = conn_.exec("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                      {std::string(name), std::string(value)});
+  if (!q) return pass(q);
+  return q->affected() > 0;
+}
+
 }  // namespace tern::control

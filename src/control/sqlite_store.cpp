@@ -475,4 +475,11 @@ Status SqliteStore::set_setting(std::string_view name, std::string_view value) {
   return q->bind(1, name).bind(2, value).run();
 }
 
+Result<bool> SqliteStore::insert_setting(std::string_view name, std::string_view value) {
+  auto q = db_.prepare("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING");
+  if (!q) return pass(q);
+  if (auto st = q->bind(1, name).bind(2, value).run(); !st) return pass(st);
+  return db_.changes() > 0;
+}
+
 }  // namespace tern::control

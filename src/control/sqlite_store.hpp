@@ -43,6 +43,7 @@ class SqliteStore final : public Store {
   Result<std::vector<AuditEntry>> list_audit(size_t limit) override;
   Result<std::optional<std::string>> setting(std::string_view name) override;
   Status set_setting(std::string_view name, std::string_view value) override;
+  Result<bool> insert_setting(std::string_view name, std::string_view value) override;
   Result<int64_t> revision() override;
 
   // `tern control backup FILE`.

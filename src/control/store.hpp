@@ -111,6 +111,10 @@ class Store {
 
   [[nodiscard]] virtual Result<std::optional<std::string>> setting(std::string_view name) = 0;
   [[nodiscard]] virtual Status set_setting(std::string_view name, std::string_view value) = 0;
+  // Sets `name` only if it has no value yet, atomically: of instances racing on a shared
+  // database exactly one gets true (the admin token is made once).
+  [[nodiscard]] virtual Result<bool> insert_setting(std::string_view name,
+                                                    std::string_view value) = 0;
 
   // Bumped by every change to peers: agents' maps are rebuilt when it moves.
   [[nodiscard]] virtual Result<int64_t> revision() = 0;

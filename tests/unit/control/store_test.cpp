@@ -2,6 +2,7 @@
 // (PostgreSQL on a server the test starts, pg_fixture.hpp; skipped when it cannot).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 #include <thread>
@@ -266,6 +267,31 @@ TEST_P(StoreTest, FiftyConcurrentRegistrationsGetFiftyAddresses) {
   EXPECT_EQ(store->list_setup_keys()->at(0).used, uint32_t{kMachines});
   // The limit holds under the race too.
   EXPECT_EQ(store->register_peer(text, hello(), 3)->verdict, KeyVerdict::kUsedUp);
+}
+
+TEST_P(StoreTest, InsertSettingSetsOnceEvenUnderARace) {
+  auto store = open();
+  EXPECT_TRUE(*store->insert_setting("x", "1"));
+  EXPECT_FALSE(*store->insert_setting("x", "2"));
+  EXPECT_EQ(*store->setting("x").value(), "1");
+
+  constexpr int kInstances = 8;
+  std::vector<int> won(kInstances, -1);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kInstances; ++i) {
+    threads.emplace_back([&, i] {
+      auto s = open_store(where_);
+      if (!s) return;
+      auto r = (*s)->insert_setting("token", std::to_string(i));
+      if (r) won[static_cast<size_t>(i)] = *r ? 1 : 0;
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  EXPECT_EQ(std::count(won.begin(), won.end(), 1), 1);
+  EXPECT_EQ(std::count(won.begin(), won.end(), 0), kInstances - 1);
+  const std::string winner = *store->setting("token").value();
+  EXPECT_EQ(won[static_cast<size_t>(std::stoi(winner))], 1);
 }
 
 }  // namespace
