@@ -50,7 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)error_text(400, in);
   (void)parse_register_answer(in, fixed.pub);
 
-  core::Device device(fixed.priv);
+  // One device for every input (building one per input would dominate the run time).
+  static core::Device device(fixed.priv);
+  device.remove_all_peers();
   MapFollower follower(fixed.pub);
   const Instant now = instant_from_ns(1'000'000'000);
   while (!in.empty()) {
