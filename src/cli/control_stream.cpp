@@ -80,15 +80,21 @@ const std::vector<control::PeerRecord>* StreamSet::peers_at(int64_t revision) {
 
 void StreamSet::adopt(uint64_t token, NetStream stream, Endpoint peer, StreamAdmission admission,
                       std::string_view rest, Instant now, int64_t now_unix) {
-  // Last seen now; the endpoints stay as they are until the agent reports its own.
-  if (auto st = store_.touch_peer(admission.peer.public_key, admission.peer.endpoints, now_unix);
-      !st) {
-    log::warn("tern control: marking a peer seen: {}", st.error().message);
+  // Last seen now (the endpoints stay until the agent reports its own). Skipped when recent:
+  // after a server restart every agent reconnects at once, and each touch is a commit.
+  const int64_t touch_s = std::chrono::duration_cast<std::chrono::seconds>(kTouchInterval).count();
+  if (now_unix - admission.peer.last_seen_unix >= touch_s / 2) {
+    if (auto st = store_.touch_peer(admission.peer.public_key, admission.peer.endpoints, now_unix);
+        !st) {
+      log::warn("tern control: marking a peer seen: {}", st.error().message);
+    }
   }
+  // Later touches spread over a minute, not all in one tick.
+  const Instant next_touch = now + kTouchInterval + std::chrono::milliseconds(token % 60'000);
   auto conn = std::unique_ptr<Conn>(
       new Conn{std::move(stream), peer, admission.peer.public_key, admission.peer.endpoints,
-               control::StreamSession(admission.accept_key, now, options_.limits),
-               now + kTouchInterval, false, false});
+               control::StreamSession(admission.accept_key, now, options_.limits), next_touch,
+               false, false});
   Conn& c = *conn;
   conns_.emplace(token, std::move(conn));
   log::debug("tern control: stream {} from {} for {}", token, peer.to_string(),
