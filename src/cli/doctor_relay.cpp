@@ -139,6 +139,11 @@ int run_doctor_relay(const DoctorRelayArgs& a, const std::vector<std::string>& e
       if (r.peer) in.peers.push_back(r.peer->address);
     }
     if (auto cert = coturn->value("cert")) in.certificate = doctor::read_certificate_file(*cert);
+    // The firewall is this host's: it matters when the doctor runs on the relay.
+    const auto [first, last] = doctor::relay_port_range(*coturn);
+    std::string note;
+    in.firewall = doctor::read_firewall_drops(first, last, note);
+    if (!note.empty()) std::cerr << "tern doctor: " << note << "\n";
     in.now_unix = wall_seconds();
     for (auto& f : doctor::lint_coturn_config(*coturn, in))
       config_findings.push_back(std::move(f));

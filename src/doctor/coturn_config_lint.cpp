@@ -1,5 +1,6 @@
 #include "doctor/coturn_config_lint.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -64,8 +65,7 @@ void lint_addresses(const CoturnConfig& c, std::vector<RelayFinding>& out) {
 }
 
 void lint_ports(const CoturnConfig& c, const CoturnLintInput& in, std::vector<RelayFinding>& out) {
-  const uint16_t lo = port_value(c, "min-port").value_or(kCoturnMinPort);
-  const uint16_t hi = port_value(c, "max-port").value_or(kCoturnMaxPort);
+  const auto [lo, hi] = relay_port_range(c);
   if ((c.has("min-port") && !port_value(c, "min-port")) ||
       (c.has("max-port") && !port_value(c, "max-port")) || lo > hi) {
     out.push_back({"coturn_port_range_invalid",
@@ -194,7 +194,40 @@ void lint_peers(const CoturnConfig& c, const CoturnLintInput& in, std::vector<Re
   }
 }
 
+bool same_rule(const NftPortRule& a, const NftPortRule& b) {
+  return a.family == b.family && a.table == b.table && a.chain == b.chain && a.handle == b.handle &&
+         a.position == b.position;
+}
+
 }  // namespace
+
+std::pair<uint16_t, uint16_t> relay_port_range(const CoturnConfig& config) {
+  return {port_value(config, "min-port").value_or(kCoturnMinPort),
+          port_value(config, "max-port").value_or(kCoturnMaxPort)};
+}
+
+std::vector<FirewallDrop> firewall_drops_in_range(const std::vector<NftPortRule>& rules,
+                                                  uint16_t first, uint16_t last) {
+  std::vector<FirewallDrop> out;
+  if (first > last) return out;
+  for (const auto& rule : rules) {
+    if (rule.verdict != "drop" && rule.verdict != "reject") continue;
+    const std::vector<std::pair<uint16_t, uint16_t>> all{{first, last}};
+    for (const auto& [a, b] : rule.ports ? *rule.ports : all) {
+      const uint16_t lo = std::max(a, first);
+      const uint16_t hi = std::min(b, last);
+      if (lo > hi) continue;
+      // Its ends stand for the part: an accept of the whole range before it shows at both.
+      bool effective = false;
+      for (uint16_t port : {lo, hi}) {
+        for (const auto& d : nft_drops_for_port(rules, port))
+          effective = effective || same_rule(d, rule);
+      }
+      if (effective) out.push_back({lo, hi, rule.describe()});
+    }
+  }
+  return out;
+}
 
 std::vector<RelayFinding> lint_coturn_config(const CoturnConfig& config,
                                              const CoturnLintInput& input) {

@@ -13,6 +13,7 @@
 #include "base/ip.hpp"
 #include "doctor/coturn_config.hpp"
 #include "doctor/relay_report.hpp"
+#include "doctor/routes_nft.hpp"
 
 namespace tern::doctor {
 
@@ -44,6 +45,14 @@ struct CoturnLintInput {
 inline constexpr uint16_t kCoturnMinPort = 49152;
 inline constexpr uint16_t kCoturnMaxPort = 65535;
 inline constexpr int64_t kCertificateSoonDays = 14;
+
+// min-port..max-port, coturn's defaults where missing (as given, even when not a range).
+[[nodiscard]] std::pair<uint16_t, uint16_t> relay_port_range(const CoturnConfig& config);
+
+// The nftables rules that drop or reject UDP to some of first..last on the way in, each with
+// the part of the range it takes (ports an earlier accept lets through are not counted).
+[[nodiscard]] std::vector<FirewallDrop> firewall_drops_in_range(
+    const std::vector<NftPortRule>& rules, uint16_t first, uint16_t last);
 
 [[nodiscard]] std::vector<RelayFinding> lint_coturn_config(const CoturnConfig& config,
                                                            const CoturnLintInput& input);

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "doctor/routes_nft.hpp"
+#include "io/run_command.hpp"
 #include "io/tls_certificate.hpp"
 
 namespace tern::doctor {
@@ -29,6 +31,28 @@ Result<std::string> read_text_file(const std::string& path, size_t max_bytes) {
   }
   if (std::ferror(f.get())) return fail(fmt::format("cannot read {}", path));
   return text;
+}
+
+std::optional<std::vector<FirewallDrop>> read_firewall_drops(uint16_t first, uint16_t last,
+                                                             std::string& note) {
+  constexpr size_t kMaxRuleset = 64 * 1024 * 1024;
+  auto r = io::run_command({"nft", "-j", "list", "ruleset"}, std::chrono::seconds(5), kMaxRuleset);
+  if (!r) {
+    note = "relay ports not compared with the firewall: " + r.error().message;
+    return std::nullopt;
+  }
+  if (r->not_found || r->exit_status != 0) {
+    note = r->not_found ? "relay ports not compared with the firewall: nft is not installed"
+                        : "relay ports not compared with the firewall: reading the nftables "
+                          "ruleset needs root (run the doctor on the relay as root)";
+    return std::nullopt;
+  }
+  auto rules = parse_nft_port_rules(r->out);
+  if (!rules) {
+    note = "relay ports not compared with the firewall: " + rules.error().message;
+    return std::nullopt;
+  }
+  return firewall_drops_in_range(*rules, first, last);
 }
 
 CertificateFile read_certificate_file(const std::string& path) {

@@ -4,7 +4,8 @@
 # finding and exit 0 (false alarms are defects too).
 #   healthy        external-ip set, relay ports open, fresh REST credentials -> no finding
 #   rest_expired   a REST username that expired 100 s ago, signed with the right secret
-#   relay_ports_blocked    nftables on the relay drops UDP to its relay port range
+#   relay_ports_blocked    nftables on the relay drops UDP to its relay port range (and the
+#                          lint run on the relay names the rule: coturn_ports_firewalled)
 #   rest_wrong_secret      a NetBird management.json whose TURNConfig.Secret is not coturn's
 #                          (its twin, with the right Secret, gets no finding)
 #   relay_bandwidth_cap    coturn restarted with max-bps: loss grows from --rate to 16x it
@@ -140,6 +141,14 @@ expect_code "$TERN_WORK/blocked.json" relay_ports_blocked
 jq -e '.urls[0].peer_delivered > 0 and .urls[0].round_trip.received == 0' \
   "$TERN_WORK/blocked.json" >/dev/null ||
   { cat "$TERN_WORK/blocked.json" >&2; fail "blocked ports: expected delivered probes, none back"; }
+# On the relay itself, the config lint reads the firewall and names the rule.
+rc=0
+ip netns exec "$S" timeout 30 "$TERN" doctor relay --coturn-config "$CONF_GOOD" --json \
+  >"$TERN_WORK/lint.json" 2>"$TERN_WORK/lint.err" || rc=$?
+[ "$rc" -eq 1 ] && jq -e '[.config_findings[].code] == ["coturn_ports_firewalled"]' \
+  "$TERN_WORK/lint.json" >/dev/null ||
+  { cat "$TERN_WORK/lint.json" "$TERN_WORK/lint.err" >&2; fail "lint on the relay: status $rc, expected coturn_ports_firewalled"; }
+say "lint on the relay: $(jq -r '.config_findings[0].message' "$TERN_WORK/lint.json")"
 ip netns exec "$S" nft delete table inet tern_relay_fw
 doctor "$TERN_WORK/open.json" --secret "$SECRET"
 expect_healthy "$TERN_WORK/open.json" "relay ports open again"

@@ -175,5 +175,43 @@ TEST(CoturnLint, PeerDenyListsThatCoverThePeers) {
       Codes{"coturn_peer_range_invalid"});
 }
 
+// nft -j list ruleset of:
+//   table inet filter { chain input { type filter hook input priority 0;
+//       udp dport 49200 accept
+//       udp dport 49100-49300 drop
+//       udp dport 3478 drop } }
+constexpr const char* kRuleset = R"({"nftables": [
+  {"table": {"family": "inet", "name": "filter", "handle": 1}},
+  {"chain": {"family": "inet", "table": "filter", "name": "input", "handle": 1,
+             "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}},
+  {"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 2, "expr": [
+    {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}},
+               "right": 49200}}, {"accept": null}]}},
+  {"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 3, "expr": [
+    {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}},
+               "right": {"range": [49100, 49300]}}}, {"drop": null}]}},
+  {"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 4, "expr": [
+    {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}},
+               "right": 3478}}, {"drop": null}]}}]})";
+
+TEST(CoturnLint, FirewallDropsInTheRelayRange) {
+  auto rules = parse_nft_port_rules(kRuleset);
+  ASSERT_TRUE(rules) << rules.error().message;
+  const auto [lo, hi] = relay_port_range(parse(kGood));
+  EXPECT_EQ(lo, 49152);
+  EXPECT_EQ(hi, 49352);
+  const auto drops = firewall_drops_in_range(*rules, lo, hi);
+  ASSERT_EQ(drops.size(), 1u);
+  EXPECT_EQ(drops[0].first_port, 49152);
+  EXPECT_EQ(drops[0].last_port, 49300);
+  EXPECT_NE(drops[0].rule.find("handle 3"), std::string::npos) << drops[0].rule;
+  // The listening port's drop is not in the relay range.
+  EXPECT_TRUE(firewall_drops_in_range(*rules, 50000, 60000).empty());
+  EXPECT_EQ(relay_port_range(parse("")), (std::pair<uint16_t, uint16_t>{49152, 65535}));
+  auto in = good_input();
+  in.firewall = drops;
+  EXPECT_EQ(codes(lint_coturn_config(parse(kGood), in)), Codes{"coturn_ports_firewalled"});
+}
+
 }  // namespace
 }  // namespace tern::doctor
