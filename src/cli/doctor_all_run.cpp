@@ -127,7 +127,9 @@ doctor::Overview run_doctor_all(const DoctorAllOptions& o, const doctor::Progres
   }
   // The routes of each interface read here (the routes check alone would also take sockets
   // of other network namespaces from /var/run/wireguard).
-  if (in.wg && !in.wg->empty()) {
+  const bool any_read = in.wg && std::any_of(in.wg->begin(), in.wg->end(),
+                                             [](const auto& r) { return r.error.empty(); });
+  if (any_read) {
     doctor::RoutesReport routes;
     for (const auto& r : *in.wg) {
       if (!r.error.empty()) continue;

@@ -90,6 +90,10 @@ TEST(Overview, WithoutRootEachCheckSaysWhyAndTheOthersStillRun) {
   EXPECT_FALSE(check(o, "wg").ran);
   EXPECT_NE(check(o, "wg").skipped_because.find("Permission denied"), std::string::npos);
   EXPECT_NE(check(o, "wg").skipped_because.find("sudo tern doctor"), std::string::npos);
+  // An error that already says how is not told twice.
+  in.wg->front().error = "connecting was refused (Permission denied): run it with sudo";
+  const auto twice = assemble_overview(in).checks.front().skipped_because;
+  EXPECT_EQ(twice.find("sudo tern doctor"), std::string::npos) << twice;
   EXPECT_FALSE(check(o, "mtu").ran);
   EXPECT_FALSE(check(o, "mtu").skipped_because.empty());
   EXPECT_TRUE(check(o, "nat").ran);
