@@ -12,6 +12,7 @@ void add_doctor_command(CLI::App& app) {
   add_doctor_nat(*doctor);
   add_doctor_wg(*doctor);
   add_doctor_mtu(*doctor);
+  add_doctor_routes(*doctor);
   add_doctor_all(*doctor);
 }
 

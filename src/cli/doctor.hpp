@@ -14,6 +14,7 @@ void add_doctor_relay(CLI::App& doctor);
 void add_doctor_nat(CLI::App& doctor);
 void add_doctor_wg(CLI::App& doctor);
 void add_doctor_mtu(CLI::App& doctor);
+void add_doctor_routes(CLI::App& doctor);
 // `tern doctor` alone: every check that applies (cli/doctor_all.cpp).
 void add_doctor_all(CLI::App& doctor);
 
