@@ -342,8 +342,13 @@ bool ControlLink::Impl::on_frames(Agent::State& s, Instant now, WallTime wall) {
       case control::WsOpcode::kPing:
         send_frame(control::WsOpcode::kPong, frame.payload);
         break;
-      case control::WsOpcode::kClose:
+      case control::WsOpcode::kClose: {
+        // Answer it (RFC 6455 §5.5.1) with what the socket takes now, then go.
+        send_frame(control::WsOpcode::kClose, std::string_view(frame.payload).substr(0, 2));
+        (void)write(
+            Bytes(reinterpret_cast<const uint8_t*>(out.data()) + out_sent, out.size() - out_sent));
         return failed(s, now, "the server closed the stream"), false;
+      }
       default:
         break;  // pongs, binary: nothing to do
     }
