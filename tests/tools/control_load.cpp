@@ -214,6 +214,7 @@ class Load {
   size_t reg_ok_ = 0, reg_failed_ = 0;
   std::map<int, size_t> reg_status_;
   std::map<std::string, size_t> reg_errors_;
+  std::vector<double> reg_fail_ms_;  // how long failed ones took
   std::vector<double> reg_ms_;
   double reg_s_ = 0;
   // streams
@@ -378,6 +379,7 @@ bool Load::phase_register() {
       } else {
         ++reg_failed_;
         ++reg_errors_[c.why.empty() ? "HTTP " + std::to_string(status) : c.why];
+        reg_fail_ms_.push_back(ms_between(c.started, Clock::now()));
       }
       calls_.erase(it->first);
       it = live.erase(it);
@@ -687,6 +689,9 @@ void Load::report() {
     st[std::to_string(code)] = count;
   j["register_status"] = st;
   j["register_errors"] = reg_errors_;
+  j["register_failed_after_ms"] = {{"min", percentile(reg_fail_ms_, 0)},
+                                   {"p50", percentile(reg_fail_ms_, 50)},
+                                   {"max", percentile(reg_fail_ms_, 100)}};
   j["register_seconds"] = reg_s_;
   j["register_per_second"] = reg_s_ > 0 ? static_cast<double>(reg_ok_) / reg_s_ : 0;
   j["register_p50_ms"] = percentile(reg_ms_, 50);
