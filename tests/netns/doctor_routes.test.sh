@@ -87,7 +87,7 @@ healthy_again healthy
 ok "no finding, exit 0; overlay $(jq -c '.interfaces[0].overlay' "$TERN_WORK/healthy.json")"
 # Without a name: A's interface only; B's socket (and any other namespace's) is skipped.
 rc=0
-ip netns exec "$A" timeout 20 "$TERN" doctor routes --json >"$TERN_WORK/all.json" 2>&1 || rc=$?
+ip netns exec "$A" timeout 20 "$TERN" doctor routes --json >"$TERN_WORK/all.json" 2>"$TERN_WORK/all.err" || rc=$?
 if [ "$rc" -ne 0 ] || [ "$(jq -r '[.interfaces[].interface] | join(",")' "$TERN_WORK/all.json")" != "$IA" ]; then
   cat "$TERN_WORK/all.json" >&2
   fail "without a name: exit $rc, want 0 and $IA alone"
