@@ -47,9 +47,7 @@ Server::Server(control::Store& store, control::Api& api, ServerParts parts, Serv
 Status Server::run() {
   if (auto st = poller_.add(signals_.fd(), kTokenSignal, true, false); !st) return st;
   if (auto st = poller_.add(listener_.fd(), kTokenListener, true, false); !st) return st;
-  if (store_.change_fd() >= 0) {
-    if (auto st = poller_.add(store_.change_fd(), kTokenChanges, true, false); !st) return st;
-  }
+  watch_changes(true);
   Instant now = io::monotonic_now();
   Instant next_sweep = now;
   Instant next_tick = now + kStreamTick;
@@ -73,6 +71,7 @@ Status Server::run() {
       next_poll = now + kRevisionPoll;
     } else if (now >= next_poll || streams_.changed()) {
       streams_.publish(false, now, unix_now());
+      watch_changes(now >= next_poll);
       next_poll = now + kRevisionPoll;
     }
     Instant wake = std::min({next_tick, next_poll, next_rollover});
@@ -103,7 +102,26 @@ Status Server::run() {
     }
     expire(now);
     if (streams_.changed()) streams_.publish(false, now, unix_now());
+    watch_changes(false);
   }
+}
+
+void Server::watch_changes(bool recheck) {
+  const int fd = store_.change_fd();
+  if (fd < 0) {
+    watched_change_fd_ = -1;
+    return;
+  }
+  if (fd == watched_change_fd_ && !recheck) return;
+  // Never EPOLL_CTL_DEL the old number: a closed socket has left epoll by itself, and its
+  // number may belong to an agent's connection by now. EEXIST means still watched.
+  if (auto st = poller_.add(fd, kTokenChanges, true, false); !st && fd != watched_change_fd_) {
+    log::warn("tern control: cannot watch the store's changes ({}); polling every 500 ms",
+              st.error().message);
+    watched_change_fd_ = -1;
+    return;
+  }
+  watched_change_fd_ = fd;
 }
 
 void Server::accept_all(Instant now) {

@@ -40,6 +40,7 @@ class Server {
   Status run();
 
  private:
+  void watch_changes(bool recheck);
   struct Connection {
     NetStream stream;
     Endpoint peer;
@@ -72,6 +73,10 @@ class Server {
   std::map<uint64_t, std::unique_ptr<Connection>> conns_;
   StreamSet streams_;
   uint64_t next_token_;
+  // The store's change socket as registered with the poller. A PostgreSQL store that
+  // reconnected has a new socket, perhaps under the old number (the kernel dropped the
+  // closed one from epoll), so it is compared every round and re-added every poll.
+  int watched_change_fd_ = -1;
 };
 
 }  // namespace tern::cli

@@ -245,9 +245,11 @@ Result<std::optional<std::string>> ensure_admin_token(Store& store, int64_t now_
   if (*existing) return std::optional<std::string>();
   std::string token = generate_secret(kAdminTokenPrefix);
   const auto hash = hash_secret(token);
-  if (auto st = store.set_setting("admin_token_sha256", to_hex(hash)); !st) {
-    return tl::unexpected(st.error());
-  }
+  // Insert-if-absent: of two servers starting together on one database, one token wins and
+  // only its server prints it.
+  auto inserted = store.insert_setting("admin_token_sha256", to_hex(hash));
+  if (!inserted) return tl::unexpected(inserted.error());
+  if (!*inserted) return std::optional<std::string>();
   if (auto st = store.audit(now_unix, "server", "token.create", "admin token created"); !st) {
     return tl::unexpected(st.error());
   }
