@@ -5,10 +5,17 @@
 // a "removed" message and is to be closed. Messages are JSON text (network_map.hpp):
 //   {"type": "map", ...}   {"type": "delta", ...}   {"type": "removed"}
 // What an agent sends on its stream: {"type": "endpoints", "endpoints": ["ADDR:PORT", ...]}.
+//
+// A change costs O(peers + streams), not O(peers x streams): the peer list is built and
+// sorted once per revision and shared by every stream that saw it, the diff between two
+// lists is made once, and each stream's delta is that diff with its own record taken out
+// (it goes in "self") plus its relay credentials when they rolled over. A stream keeps only
+// its own record, its relays and a reference to the list it last got.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,12 +49,21 @@ class MapHub {
                                              int64_t now_unix);
 
  private:
-  struct Subscription {
-    crypto::Key key{};
-    NetworkMap last;
+  // Every peer at one revision (the streams' own records included), sorted by key.
+  struct PeerList {
+    int64_t revision = 0;
+    std::vector<MapPeer> peers;
   };
+  struct Subscription {
+    MapPeer self;
+    std::vector<MapRelay> relays;
+    std::shared_ptr<const PeerList> seen;  // the list its last message brought it to
+  };
+  std::shared_ptr<const PeerList> peer_list(const std::vector<PeerRecord>& all, int64_t revision);
+
   std::vector<RelayConfig> relays_;
   std::map<uint64_t, Subscription> subs_;
+  std::shared_ptr<const PeerList> latest_;  // shared by the streams that subscribe next
 };
 
 // {"type": "endpoints", "endpoints": [...]} from an agent: at most kMaxEndpoints, numeric.

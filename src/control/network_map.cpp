@@ -8,12 +8,26 @@
 namespace tern::control {
 namespace {
 
+bool by_key(const MapPeer& a, const MapPeer& b) {
+  return a.public_key < b.public_key;
+}
+
+}  // namespace
+
 MapPeer map_peer(const PeerRecord& r) {
   return MapPeer{r.public_key, r.name, r.ipv4, r.ipv6, r.endpoints, r.tags};
 }
 
-bool by_key(const MapPeer& a, const MapPeer& b) {
-  return a.public_key < b.public_key;
+std::vector<MapRelay> map_relays(const std::vector<RelayConfig>& relays, const crypto::Key& self,
+                                 int64_t now_unix) {
+  std::vector<MapRelay> out;
+  const std::string name = crypto::key_to_base64(self);
+  for (const auto& relay : relays) {
+    const int64_t expiry = credential_expiry(now_unix, relay.credential_ttl_s);
+    auto c = core::rest_credentials(relay.secret, name, expiry);
+    out.push_back(MapRelay{relay.url, std::move(c.username), std::move(c.password), expiry});
+  }
+  return out;
 }
 
 nlohmann::json relay_json(const MapRelay& r) {
@@ -22,8 +36,6 @@ nlohmann::json relay_json(const MapRelay& r) {
           {"password", r.password},
           {"expires", r.expires_unix}};
 }
-
-}  // namespace
 
 int64_t credential_expiry(int64_t now_unix, int64_t ttl_s) {
   const int64_t half = std::max<int64_t>(ttl_s / 2, 1);
@@ -42,12 +54,7 @@ NetworkMap build_map(const std::vector<PeerRecord>& all, const PeerRecord& self,
     if (r.public_key != self.public_key) m.peers.push_back(map_peer(r));
   }
   std::sort(m.peers.begin(), m.peers.end(), by_key);
-  const std::string name = crypto::key_to_base64(self.public_key);
-  for (const auto& relay : relays) {
-    const int64_t expiry = credential_expiry(now_unix, relay.credential_ttl_s);
-    auto c = core::rest_credentials(relay.secret, name, expiry);
-    m.relays.push_back(MapRelay{relay.url, std::move(c.username), std::move(c.password), expiry});
-  }
+  m.relays = map_relays(relays, self.public_key, now_unix);
   return m;
 }
 

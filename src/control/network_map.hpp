@@ -68,6 +68,11 @@ struct MapDelta {
 // while the old still have at least a TTL left.
 [[nodiscard]] int64_t credential_expiry(int64_t now_unix, int64_t ttl_s);
 
+// One store record as a map entry; the relays with the credentials of `self` at `now_unix`.
+[[nodiscard]] MapPeer map_peer(const PeerRecord& r);
+[[nodiscard]] std::vector<MapRelay> map_relays(const std::vector<RelayConfig>& relays,
+                                               const crypto::Key& self, int64_t now_unix);
+
 [[nodiscard]] NetworkMap build_map(const std::vector<PeerRecord>& all, const PeerRecord& self,
                                    const AddressPlan& plan, const std::vector<RelayConfig>& relays,
                                    int64_t revision, int64_t now_unix);
@@ -75,6 +80,7 @@ struct MapDelta {
 [[nodiscard]] NetworkMap apply_delta(NetworkMap map, const MapDelta& delta);
 
 [[nodiscard]] nlohmann::json peer_json(const MapPeer& p);
+[[nodiscard]] nlohmann::json relay_json(const MapRelay& r);
 [[nodiscard]] nlohmann::json map_json(const NetworkMap& m);
 [[nodiscard]] nlohmann::json delta_json(const MapDelta& d);
 
