@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# `tern doctor nat` and `tern doctor relay` against hostile or broken STUN/TURN servers
+# (issue 6 §5): tests/tools/hostile_stun answers every request wrongly in one way per mode
+# (garbage, truncated, bad attributes, a 65,000-byte datagram, the wrong source port, the wrong
+# transaction ID, an error flood). The doctor must end with a finding (exit 1, valid JSON) or an
+# error (exit 2) within its bound: never a timeout, a signal or a sanitizer abort.
+#
+#  +---------------------------+        +---------------------------+
+#  | ns tern-c-PID             |        | ns tern-s-PID             |
+#  |  hc-PID 10.9.0.2/24 ------+--veth--+- hs-PID 10.9.0.1/24       |
+#  |  tern doctor nat / relay  |        |  hostile_stun, one port   |
+#  +---------------------------+        |  per mode (3478 + i)      |
+#                                       +---------------------------+
+# Needs TERN_TOOLS (hostile_stun) besides TERN.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+netns_init
+need_impl tern
+need_tools jq
+hostile=${TERN_TOOLS:-}/hostile_stun
+[ -x "$hostile" ] || skip "TERN_TOOLS/hostile_stun is missing (build the tests/tools programs)"
+
+MODES=(garbage truncated bad_attrs oversized wrong_source wrong_txid error_flood)
+# Each doctor run gets this long; its own retransmissions give up well before.
+BOUND=${DOCTOR_HOSTILE_BOUND:-45}
+# Modes run this many at a time (each is one nat and one relay run).
+PARALLEL=${DOCTOR_HOSTILE_PARALLEL:-4}
+
+step "topology: client and server namespaces"
+ns_create C
+ns_create S
+veth "$C" "hc$$" 10.9.0.2/24 "$S" "hs$$" 10.9.0.1/24
+
+# run_mode I MODE: one server, the two doctors in parallel; writes $TERN_WORK/MODE.{nat,relay}.*
+run_mode() {
+  local i=$1 mode=$2 port=$((3478 + $1)) out="$TERN_WORK/$2"
+  ip netns exec "$S" "$hostile" --listen "10.9.0.1:$port" --mode "$mode" \
+    --seconds $((BOUND + 15)) --seed "$((i + 1))" 2>"$out.server" &
+  track_pid $!
+  local t0=$SECONDS
+  (
+    rc=0
+    ip netns exec "$C" timeout "$BOUND" "$TERN" doctor nat --stun "stun:10.9.0.1:$port" --quick \
+      --json >"$out.nat.json" 2>"$out.nat.err" || rc=$?
+    echo "$rc $((SECONDS - t0))" >"$out.nat.rc"
+  ) &
+  local nat=$!
+  (
+    rc=0
+    ip netns exec "$C" timeout "$BOUND" "$TERN" doctor relay "turn:10.9.0.1:$port" --user u \
+      --password p --duration 1s --largest-search 0 --rate-steps 1 --json \
+      >"$out.relay.json" 2>"$out.relay.err" || rc=$?
+    echo "$rc $((SECONDS - t0))" >"$out.relay.rc"
+  ) &
+  local relay=$!
+  wait "$nat" "$relay"
+}
+
+# judge MODE KIND: the exit status, the JSON, the finding codes.
+judge() {
+  local mode=$1 kind=$2 out="$TERN_WORK/$1.$2" rc secs codes
+  read -r rc secs <"$out.rc"
+  if [ "$rc" -ge 124 ]; then
+    printf '   stderr of %s %s:\n' "$kind" "$mode" >&2
+    tail -n 30 "$out.err" >&2
+    fail "$mode: doctor $kind exit status $rc after ${secs} s (timeout, signal or crash)"
+  fi
+  case $rc in
+    0 | 1)
+      [ "$rc" -eq 1 ] || [ "$mode" = oversized ] ||
+        fail "$mode: doctor $kind exit status 0: it accepted a hostile answer"
+      jq -e . "$out.json" >/dev/null 2>&1 ||
+        fail "$mode: doctor $kind exit $rc without valid JSON: $(head -c 300 "$out.json")"
+      codes=$(jq -r '[.. | objects | select(has("code")) | .code] | unique | join(",")' \
+        "$out.json")
+      ;;
+    2) codes="error: $(tail -n 1 "$out.err")" ;;
+    *) fail "$mode: doctor $kind exit status $rc against a hostile server (want 1 or 2)" ;;
+  esac
+  [ "$secs" -le "$BOUND" ] || fail "$mode: doctor $kind took ${secs} s, bound ${BOUND} s"
+  printf '%-13s %-6s exit %s in %3s s  %s\n' "$mode" "$kind" "$rc" "$secs" "$codes" \
+    >>"$TERN_WORK/table"
+  ok "$mode $kind: exit $rc in ${secs} s: $codes"
+}
+
+: >"$TERN_WORK/table"
+for ((first = 0; first < ${#MODES[@]}; first += PARALLEL)); do
+  step "modes ${MODES[*]:first:PARALLEL}"
+  pids=()
+  for ((i = first; i < first + PARALLEL && i < ${#MODES[@]}; i++)); do
+    run_mode "$i" "${MODES[i]}" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  for ((i = first; i < first + PARALLEL && i < ${#MODES[@]}; i++)); do
+    judge "${MODES[i]}" nat
+    judge "${MODES[i]}" relay
+  done
+done
+
+step "every hostile server met a finding or an error, in bound"
+cat "$TERN_WORK/table"
