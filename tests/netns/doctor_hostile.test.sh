@@ -8,8 +8,9 @@
 #  +---------------------------+        +---------------------------+
 #  | ns tern-c-PID             |        | ns tern-s-PID             |
 #  |  hc-PID 10.9.0.2/24 ------+--veth--+- hs-PID 10.9.0.1/24       |
-#  |  tern doctor nat / relay  |        |  hostile_stun, one port   |
-#  +---------------------------+        |  per mode (3478 + i)      |
+#  |  tern doctor nat / relay  |        |  hostile_stun per mode on |
+#  +---------------------------+        |  3478+i (all hostile) and |
+#                                       |  3578+i (--binding-ok)    |
 #                                       +---------------------------+
 # Needs TERN_TOOLS (hostile_stun) besides TERN.
 set -euo pipefail
@@ -32,7 +33,8 @@ ns_create C
 ns_create S
 veth "$C" "hc$$" 10.9.0.2/24 "$S" "hs$$" 10.9.0.1/24
 
-# run_mode I MODE: one server, the two doctors in parallel; writes $TERN_WORK/MODE.{nat,relay}.*
+# run_mode I MODE: two servers and three doctor runs in parallel, into
+# $TERN_WORK/MODE.{nat,relay,allocate}.*
 run_mode() {
   local i=$1 mode=$2 port=$((3478 + $1)) out="$TERN_WORK/$2"
   ip netns exec "$S" "$hostile" --listen "10.9.0.1:$port" --mode "$mode" \
@@ -46,6 +48,19 @@ run_mode() {
     echo "$rc $((SECONDS - t0))" >"$out.nat.rc"
   ) &
   local nat=$!
+  # A second server answers Binding correctly: the relay check goes on to Allocate and meets the
+  # hostile answers there.
+  ip netns exec "$S" "$hostile" --listen "10.9.0.1:$((port + 100))" --mode "$mode" \
+    --seconds $((BOUND + 15)) --seed "$((i + 1))" --binding-ok 2>"$out.server2" &
+  track_pid $!
+  (
+    rc=0
+    ip netns exec "$C" timeout "$BOUND" "$TERN" doctor relay "turn:10.9.0.1:$((port + 100))" \
+      --user u --password p --duration 1s --largest-search 0 --rate-steps 1 --json \
+      >"$out.allocate.json" 2>"$out.allocate.err" || rc=$?
+    echo "$rc $((SECONDS - t0))" >"$out.allocate.rc"
+  ) &
+  local allocate=$!
   (
     rc=0
     ip netns exec "$C" timeout "$BOUND" "$TERN" doctor relay "turn:10.9.0.1:$port" --user u \
@@ -54,7 +69,7 @@ run_mode() {
     echo "$rc $((SECONDS - t0))" >"$out.relay.rc"
   ) &
   local relay=$!
-  wait "$nat" "$relay"
+  wait "$nat" "$relay" "$allocate"
 }
 
 # judge MODE KIND: the exit status, the JSON, the finding codes.
@@ -79,7 +94,7 @@ judge() {
     *) fail "$mode: doctor $kind exit status $rc against a hostile server (want 1 or 2)" ;;
   esac
   [ "$secs" -le "$BOUND" ] || fail "$mode: doctor $kind took ${secs} s, bound ${BOUND} s"
-  printf '%-13s %-6s exit %s in %3s s  %s\n' "$mode" "$kind" "$rc" "$secs" "$codes" \
+  printf '%-13s %-8s exit %s in %3s s  %s\n' "$mode" "$kind" "$rc" "$secs" "$codes" \
     >>"$TERN_WORK/table"
   ok "$mode $kind: exit $rc in ${secs} s: $codes"
 }
@@ -96,6 +111,7 @@ for ((first = 0; first < ${#MODES[@]}; first += PARALLEL)); do
   for ((i = first; i < first + PARALLEL && i < ${#MODES[@]}; i++)); do
     judge "${MODES[i]}" nat
     judge "${MODES[i]}" relay
+    judge "${MODES[i]}" allocate
   done
 done
 

@@ -2,10 +2,13 @@
 // §5): it answers every STUN request (Binding, Allocate, anything) wrongly in one chosen way.
 // The doctor must end with a finding or an error, never crash or hang.
 //
-//   hostile_stun --listen IPV4:PORT --mode MODE [--seconds N] [--seed S]
+//   hostile_stun --listen IPV4:PORT --mode MODE [--seconds N] [--seed S] [--binding-ok]
+//
+// --binding-ok (last) answers Binding requests correctly, so that a TURN client gets as far as
+// Allocate and meets the hostile answers there.
 //
 // Modes: garbage, truncated, bad_attrs, oversized, wrong_source, wrong_txid, error_flood (see
-// kModes). Exits 0 after --seconds (default 60); prints one line per answer kind to stderr.
+// kModes). Exits 0 after --seconds (default 60), saying on stderr how many it answered.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -107,6 +110,7 @@ Bytes success(uint16_t method, const uint8_t* txid, const sockaddr_in& from,
 
 struct Server {
   std::string mode;
+  bool binding_ok = false;  // Binding gets a correct answer, only the other methods a hostile one
   int fd = -1;
   int other_fd = -1;  // wrong_source answers from here
   sockaddr_in self{};
@@ -219,9 +223,11 @@ struct Server {
     const uint16_t type = static_cast<uint16_t>(data[0] << 8 | data[1]);
     if ((type & kErrorClass) != 0) return;
     const uint16_t method = static_cast<uint16_t>(type & ~kErrorClass);
-    const Bytes out = answer(method, data + 8, from);
+    const bool honest = binding_ok && method == 0x001;
+    const Bytes out =
+        honest ? success(method, data + 8, from, self) : answer(method, data + 8, from);
     ++count;
-    const int via = mode == "wrong_source" ? other_fd : fd;
+    const int via = !honest && mode == "wrong_source" ? other_fd : fd;
     if (sendto(via, out.data(), out.size(), 0, reinterpret_cast<const sockaddr*>(&from),
                sizeof from) < 0)
       std::perror("hostile_stun: sendto");
@@ -229,10 +235,11 @@ struct Server {
 };
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: hostile_stun --listen IPV4:PORT --mode MODE [--seconds N] [--seed S]\n"
-               "modes: garbage truncated bad_attrs oversized wrong_source wrong_txid "
-               "error_flood\n");
+  std::fprintf(
+      stderr,
+      "usage: hostile_stun --listen IPV4:PORT --mode MODE [--seconds N] [--seed S] [--binding-ok]\n"
+      "modes: garbage truncated bad_attrs oversized wrong_source wrong_txid "
+      "error_flood\n");
   return 2;
 }
 
@@ -254,6 +261,11 @@ int main(int argc, char** argv) {
   std::string listen, mode;
   long seconds = 60;
   unsigned long seed = static_cast<unsigned long>(Clock::now().time_since_epoch().count());
+  bool binding_ok = false;
+  if (argc > 1 && std::string_view(argv[argc - 1]) == "--binding-ok") {
+    binding_ok = true;
+    --argc;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view k = argv[i];
     if (k == "--listen")
@@ -276,6 +288,7 @@ int main(int argc, char** argv) {
 
   Server s;
   s.mode = mode;
+  s.binding_ok = binding_ok;
   s.rng.seed(static_cast<std::mt19937::result_type>(seed));
   s.self.sin_family = AF_INET;
   s.self.sin_port = htons(static_cast<uint16_t>(std::atoi(listen.c_str() + colon + 1)));
