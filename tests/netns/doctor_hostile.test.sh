@@ -81,6 +81,11 @@ judge() {
     tail -n 30 "$out.err" >&2
     fail "$mode: doctor $kind exit status $rc after ${secs} s (timeout, signal or crash)"
   fi
+  # A sanitizer build reports with exit status 1, like a finding: its report is the tell.
+  if grep -qE "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$out.err"; then
+    grep -m 5 -E "Sanitizer|runtime error:" "$out.err" >&2
+    fail "$mode: doctor $kind: sanitizer report (exit $rc)"
+  fi
   case $rc in
     0 | 1)
       [ "$rc" -eq 1 ] || [ "$mode" = oversized ] ||
