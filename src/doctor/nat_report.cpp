@@ -70,8 +70,20 @@ std::vector<NatFinding> nat_findings(const NatReport& r) {
   std::vector<NatFinding> out;
   const auto& d = r.discovery;
   if (!d.error.empty()) {
-    out.push_back(
-        {"stun_unreachable", d.error + ": check the address and that UDP to it is not firewalled"});
+    if (d.server_faults.empty()) {
+      out.push_back({"stun_unreachable",
+                     d.error + ": check the address and that UDP to it is not firewalled"});
+      return out;
+    }
+    // It did answer, just not usably: blaming a firewall would send the operator the wrong way.
+    std::string faults;
+    for (const auto& f : d.server_faults)
+      faults += (faults.empty() ? "" : "; ") + f;
+    out.push_back({"stun_server_fault",
+                   fmt::format("{}, although the server answered ({}; {} malformed, {} from a "
+                               "wrong address): it is broken or misconfigured, not firewalled: "
+                               "fix it or use another STUN server",
+                               d.error, faults, d.malformed_answers, d.wrong_source_answers)});
     return out;
   }
   for (const auto& fault : d.server_faults) {

@@ -127,6 +127,11 @@ TEST(NatDiscovery, AnswersFromTheWrongSourceAreIgnored) {
   EXPECT_FALSE(r.error.empty());
   EXPECT_GT(r.wrong_source_answers, 0u);
   EXPECT_FALSE(r.server_faults.empty());
+  // The server answered: the finding is its fault, not an unreachable server.
+  auto f = nat_findings(NatReport{r, std::nullopt, 25});
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].code, "stun_server_fault");
+  EXPECT_NE(f[0].message.find("not firewalled"), std::string::npos) << f[0].message;
 }
 
 TEST(NatDiscovery, MalformedAnswersAreCountedAndTheGoodOneUsed) {
