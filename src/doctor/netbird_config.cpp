@@ -110,7 +110,18 @@ NetbirdPlan plan_netbird_checks(const NetbirdConfig& config) {
     return *url;
   };
   for (const auto& h : config.stuns) {
-    if (auto url = url_of(h, "Stuns")) plan.targets.push_back({*url, std::nullopt, {}, {}});
+    auto url = url_of(h, "Stuns");
+    if (!url) continue;
+    if (url->is_turn()) {  // no credentials go with a Stuns entry: it could not be checked
+      plan.findings.push_back({"netbird_url_invalid",
+                               fmt::format("Stuns URI \"{}\" is a TURN URL: Stuns lists STUN "
+                                           "servers (stun:HOST:PORT); move it to "
+                                           "TURNConfig.Turns or write it as stun:",
+                                           h.uri),
+                               false});
+      continue;
+    }
+    plan.targets.push_back({*url, std::nullopt, {}, {}});
   }
   if (config.turns.empty()) {
     plan.findings.push_back({"netbird_turn_missing",

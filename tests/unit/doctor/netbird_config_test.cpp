@@ -62,6 +62,21 @@ TEST(NetbirdConfig, StaticCredentials) {
   EXPECT_EQ(plan.findings[1].code, "netbird_url_invalid");
 }
 
+TEST(NetbirdConfig, ATurnUrlAmongTheStunsIsNamedNotChecked) {
+  // Found by the fuzzer: a Stuns entry has no credentials, so a turn: URL there was planned
+  // as a TURN check without any.
+  auto c = parse_netbird_config(R"({"Stuns": [
+      {"Proto": "udp", "URI": "turn:192.0.2.2:3478", "Username": "", "Password": null},
+      {"Proto": "udp", "URI": "stun:192.0.2.2:3478"}]})");
+  ASSERT_TRUE(c) << c.error().message;
+  const auto plan = plan_netbird_checks(*c);
+  ASSERT_EQ(plan.targets.size(), 1u);
+  EXPECT_FALSE(plan.targets[0].url.is_turn());
+  ASSERT_FALSE(plan.findings.empty());
+  EXPECT_EQ(plan.findings[0].code, "netbird_url_invalid");
+  EXPECT_NE(plan.findings[0].message.find("TURN URL"), std::string::npos);
+}
+
 TEST(NetbirdConfig, FileFaults) {
   auto no_secret = parse_netbird_config(
       R"({"TURNConfig": {"Turns": [{"URI": "turn:h"}], "TimeBasedCredentials": true}})");
