@@ -60,7 +60,9 @@ ok "refused: $(grep PostgreSQL "$TERN_WORK/bad.out" | head -n1)"
 
 start_instance() { # start_instance N PORT
   : >"$TERN_WORK/serve$1.out"
-  in_s timeout "$TERN_PROCESS_LIFETIME" "$TERN" control serve --listen "127.0.0.1:$2" \
+  # Not through in_s: a function in the background is a subshell, whose PID (tracked for the
+  # cleanup) would not be the server's.
+  ip netns exec "$S" timeout "$TERN_PROCESS_LIFETIME" "$TERN" control serve --listen "127.0.0.1:$2" \
     --data "$TERN_WORK/d$1" --dev-self-signed --database "$db" \
     >"$TERN_WORK/serve$1.out" 2>"$TERN_WORK/serve$1.err" &
   track_pid $!
@@ -131,7 +133,8 @@ id=$(ctl peers list "${admin1[@]}" --json | jq ".peers[] | select(.public_key ==
 client=${TERN_TOOLS:-}/control_stream_client
 if [ -x "$client" ]; then
   : >"$TERN_WORK/stream.out"
-  in_s timeout 60 "$client" --url "$url1" --ca "$ca1" --token "$stream_token" --seconds 50 \
+  ip netns exec "$S" timeout 60 "$client" --url "$url1" --ca "$ca1" --token "$stream_token" \
+    --seconds 50 \
     >"$TERN_WORK/stream.out" 2>"$TERN_WORK/stream.err" &
   track_pid $!
   wait_until 10 "the stream's first map" grep -q '"type": *"map"' "$TERN_WORK/stream.out"
