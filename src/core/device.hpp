@@ -112,6 +112,9 @@ class Device {
   // outer interface's MTU); the search stops below mtu + overhead anyway.
   void set_path_mtu_discovery(bool on, Instant now);
   void set_max_path_mtu(size_t mtu) { max_path_mtu_ = mtu; }
+  // A peer reached through a TURN relay: its path MTU is searched on the leg to the relay
+  // server and its overhead counts the relay's framing (peer_path.hpp); nullopt: direct.
+  void set_relay_leg(PeerId id, std::optional<PathLeg> leg, Instant now);
   // TCP SYN / SYN-ACK MSS clamped to the peer's overlay MTU both ways (MssClamp; on).
   void set_mss_clamp(bool on) { mss_clamp_ = on; }
   // The largest inner packet that goes to this peer as one (mtu() when unknown).

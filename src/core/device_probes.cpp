@@ -55,6 +55,19 @@ size_t Device::overlay_mtu(PeerId id) const {
   return p && p->path.overlay_mtu ? p->path.overlay_mtu : mtu_;
 }
 
+void Device::set_relay_leg(PeerId id, std::optional<PathLeg> leg, Instant now) {
+  Peer* p = peer(id);
+  if (!p || p->path.relay == leg) return;
+  p->path.relay = leg;
+  // Probe sizes and their pongs depend on the framing: the search starts over on the new leg
+  // (a channel binds within a round trip of the first message, so this is early and once).
+  if (p->path.endpoint && pmtud_enabled_ && p->current) {
+    start_path(*p, now);
+  } else {
+    update_overlay_mtu(*p, false);
+  }
+}
+
 void Device::derive_probe_keys(Peer& p) {
   forget_probe_hint(p);
   if (p.path.keys) p.path.keys->wipe();
@@ -130,7 +143,7 @@ ReceiveResult Device::accept_pong(Peer& p, const noise::OpenedPathProbe& pong, I
     drop(DropReason::kUnexpectedMessage, &p);
     return probe_result(DropReason::kUnexpectedMessage);
   }
-  if (pong.body.answered_size != probe_message_size(entry->probe_size, p.path.endpoint->address)) {
+  if (pong.body.answered_size != probe_message_size(entry->probe_size, p.path.leg())) {
     drop(DropReason::kMalformed, &p);
     return probe_result(DropReason::kMalformed);
   }
@@ -162,11 +175,10 @@ void Device::start_path(Peer& p, Instant now) {
   // second and two lost probes (PROBE_TIMER 1 s, RFC 8899's floor) drop it, within 3 s.
   config.confirmation_timer = std::chrono::seconds(1);
   config.max_probes = 2;
-  const size_t overhead = encapsulation_overhead(p.endpoint->address);
-  // No use searching beyond what the largest inner packet needs.
-  config.max_mtu = std::min(max_path_mtu_, mtu_ + overhead);
-  p.path.pmtud = Pmtud(config);
   p.path.endpoint = p.endpoint;
+  // No use searching beyond what the largest inner packet needs.
+  config.max_mtu = std::min(max_path_mtu_, mtu_ + encapsulation_overhead(p.path.leg()));
+  p.path.pmtud = Pmtud(config);
   p.path.pmtud.start(now);
   after_pmtud(p, now);
   update_overlay_mtu(p, false);
@@ -213,9 +225,8 @@ void Device::after_pmtud(Peer& p, Instant now) {
 void Device::update_overlay_mtu(Peer& p, bool black_hole) {
   const std::optional<size_t> path = p.path.path_mtu();
   const size_t overlay =
-      p.path.endpoint
-          ? core::overlay_mtu(mtu_, p.path.announced_mtu, path, p.path.endpoint->address)
-          : core::overlay_mtu(mtu_, p.path.announced_mtu, std::nullopt, IpAddress());
+      p.path.endpoint ? core::overlay_mtu(mtu_, p.path.announced_mtu, path, p.path.leg())
+                      : core::overlay_mtu(mtu_, p.path.announced_mtu, std::nullopt, PathLeg{});
   const size_t path_value = path.value_or(0);
   if (overlay == p.path.overlay_mtu && path_value == p.path.reported_path_mtu) return;
   DeviceEvent e{DeviceEvent::Kind::kPathMtuChanged, p.id, std::nullopt, p.path.endpoint, 0};
@@ -257,7 +268,7 @@ std::optional<Transmit> Device::next_probe(Instant now) {
     if (!p || !p->path.probe_due || !p->path.endpoint || !p->path.keys) continue;
     const size_t path_mtu = *p->path.probe_due;
     p->path.probe_due.reset();
-    const size_t size = probe_message_size(path_mtu, p->path.endpoint->address);
+    const size_t size = probe_message_size(path_mtu, p->path.leg());
     if (size == 0) continue;
     wire::PathProbeBody body;
     crypto::random_bytes(body.tx_id);

@@ -18,20 +18,21 @@ std::string_view probe_support_name(ProbeSupport s) {
   return "unknown";
 }
 
-size_t probe_message_size(size_t path_mtu, const IpAddress& outer) {
-  const size_t headers = outer.is_v6() ? kProbeHeadersV6 : kProbeHeadersV4;
+size_t probe_message_size(size_t path_mtu, const PathLeg& leg) {
+  const size_t headers = (leg.outer_v6 ? kProbeHeadersV6 : kProbeHeadersV4) + leg.relay_framing;
   if (path_mtu < headers + wire::kPathProbeMinSize) return 0;
   const size_t size = path_mtu - headers;
   return size > wire::kPathProbeMaxSize ? 0 : size;
 }
 
 size_t overlay_mtu(size_t device_mtu, uint16_t announced_mtu, std::optional<size_t> path_mtu,
-                   const IpAddress& outer) {
+                   const PathLeg& leg) {
   size_t mtu = device_mtu;
   if (announced_mtu != 0) mtu = std::min(mtu, std::max<size_t>(announced_mtu, kMinAnnouncedMtu));
   if (path_mtu) {
-    const size_t overhead = encapsulation_overhead(outer);
-    // The base (1280) less 80 is still above 576: a path never takes the MTU below that.
+    const size_t overhead = encapsulation_overhead(leg);
+    // The base (1280) less 80 (and a relay's framing) is still above 576: a path never takes the
+    // MTU below that.
     mtu = std::min(mtu, *path_mtu > overhead ? *path_mtu - overhead : kMinAnnouncedMtu);
   }
   return mtu;

@@ -31,18 +31,51 @@ inline constexpr Duration kProbeLifetime = std::chrono::seconds(3);
 enum class ProbeSupport : uint8_t { kUnknown, kTern, kStock };
 std::string_view probe_support_name(ProbeSupport s);
 
-inline size_t encapsulation_overhead(const IpAddress& outer) {
-  return outer.is_v6() ? kOverheadV6 : kOverheadV4;
+// A peer reached through a TURN relay (RFC 8656) pays the relay's framing on the leg this side
+// controls, to the relay server, where the search runs: ChannelData's 4-byte header once a
+// channel is bound (unpadded over UDP, §12.5), a Send indication until then (STUN header 20,
+// XOR-PEER-ADDRESS 12 or 24, DATA header 4, padding to 4: up to 3).
+inline constexpr size_t kChannelDataFraming = 4;
+inline constexpr size_t kSendIndicationFramingV4 = 20 + 12 + 4 + 3;
+inline constexpr size_t kSendIndicationFramingV6 = 20 + 24 + 4 + 3;
+inline size_t send_indication_framing(const IpAddress& peer) {
+  return peer.is_v6() ? kSendIndicationFramingV6 : kSendIndicationFramingV4;
 }
 
-// The probe message (UDP payload) that tests a path MTU; 0 when the size cannot be probed.
-size_t probe_message_size(size_t path_mtu, const IpAddress& outer);
+// The leg a path MTU is measured on: the outer IP family, and the bytes a relay's framing adds
+// to each WireGuard message (0 on a direct path).
+struct PathLeg {
+  bool outer_v6 = false;
+  size_t relay_framing = 0;
+  bool operator==(const PathLeg&) const = default;
+};
+inline PathLeg direct_leg(const IpAddress& outer) {
+  return PathLeg{outer.is_v6(), 0};
+}
+
+inline size_t encapsulation_overhead(const PathLeg& leg) {
+  return (leg.outer_v6 ? kOverheadV6 : kOverheadV4) + leg.relay_framing;
+}
+inline size_t encapsulation_overhead(const IpAddress& outer) {
+  return encapsulation_overhead(direct_leg(outer));
+}
+
+// The probe message (the WireGuard-level message) that tests a path MTU; 0 when the size
+// cannot be probed.
+size_t probe_message_size(size_t path_mtu, const PathLeg& leg);
+inline size_t probe_message_size(size_t path_mtu, const IpAddress& outer) {
+  return probe_message_size(path_mtu, direct_leg(outer));
+}
 
 // The inner-packet MTU for a peer: the device MTU, lowered by what the peer announced and,
 // once the peer is known to answer probes, by the path MTU found less the encapsulation.
 // Until then (or for a stock WireGuard peer) the configured MTU stands.
 size_t overlay_mtu(size_t device_mtu, uint16_t announced_mtu, std::optional<size_t> path_mtu,
-                   const IpAddress& outer);
+                   const PathLeg& leg);
+inline size_t overlay_mtu(size_t device_mtu, uint16_t announced_mtu, std::optional<size_t> path_mtu,
+                          const IpAddress& outer) {
+  return overlay_mtu(device_mtu, announced_mtu, path_mtu, direct_leg(outer));
+}
 
 // Pongs answered per peer: a token bucket, so a flood of (replayed) pings costs little.
 class PongLimiter {
@@ -75,7 +108,10 @@ struct PeerPath {
   std::optional<noise::PathProbeKeys> keys;  // none: the peer's key cannot be probed
   Pmtud pmtud;
   std::optional<Endpoint> endpoint;  // the path the search runs on
-  uint32_t generation = 0;           // bumped per path: pongs for an older one are stale
+  // Set by the agent for a peer reached through its TURN allocation: the relay server's family
+  // and the framing in use (ChannelData or Send indication).
+  std::optional<PathLeg> relay;
+  uint32_t generation = 0;  // bumped per path: pongs for an older one are stale
   ProbeSupport support = ProbeSupport::kUnknown;
   std::optional<Instant> retry_at;  // a stock peer is probed again then
   std::optional<size_t> probe_due;  // a ping of this path MTU waits in poll_transmit
@@ -85,6 +121,12 @@ struct PeerPath {
   ProbeCounters probes;
   BoundaryCounters boundary;
   PongLimiter pong_limiter;
+
+  // The leg the search measures: to the relay server for a relayed peer, else to the endpoint.
+  PathLeg leg() const {
+    if (relay) return *relay;
+    return endpoint ? direct_leg(endpoint->address) : PathLeg{};
+  }
 
   // The path MTU that counts for the overlay: only what a tern peer's pongs established.
   std::optional<size_t> path_mtu() const {
