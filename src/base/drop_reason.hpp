@@ -34,6 +34,7 @@ enum class DropReason : uint8_t {
   kRelayDenied,        // the TURN relay cannot carry it: no allocation, or the peer was refused
   kRateLimited,        // beyond its rate: path probe pings per peer, PTBs written to the TUN
   kMtuExceeded,        // larger than the peer's MTU and neither a PTB nor fragments could be made
+  kTooBigForPath,      // the UDP send failed with EMSGSIZE: larger than the outgoing interface
   kCount,
 };
 
@@ -87,6 +88,8 @@ constexpr std::string_view drop_reason_name(DropReason r) {
       return "rate_limited";
     case DropReason::kMtuExceeded:
       return "mtu_exceeded";
+    case DropReason::kTooBigForPath:
+      return "too_big_for_path";
     case DropReason::kCount:
       break;
   }

@@ -112,6 +112,7 @@ class Device {
   // outer interface's MTU); the search stops below mtu + overhead anyway.
   void set_path_mtu_discovery(bool on, Instant now);
   void set_max_path_mtu(size_t mtu) { max_path_mtu_ = mtu; }
+  size_t max_path_mtu() const { return max_path_mtu_; }
   // A peer reached through a TURN relay: its path MTU is searched on the leg to the relay
   // server and its overhead counts the relay's framing (peer_path.hpp); nullopt: direct.
   void set_relay_leg(PeerId id, std::optional<PathLeg> leg, Instant now);
@@ -162,6 +163,10 @@ class Device {
   // Counts a drop that happened outside the device (e.g. a failed send) against a
   // peer's endpoint when one matches.
   void count_drop(DropReason reason, const std::optional<Endpoint>& to = std::nullopt);
+  // A datagram of `size` bytes to `to` could not leave this host: its outgoing interface is
+  // smaller (EMSGSIZE). Counted as too_big_for_path; on a peer's direct path a refused probe
+  // is lost at once and refused data makes the search confirm downward (Pmtud::on_too_big_locally).
+  void on_send_too_big(const Endpoint& to, size_t size, Instant now);
 
  private:
   struct Pending {

@@ -132,6 +132,19 @@ void Device::count_sent(Peer& p, size_t bytes) {
   totals_.tx_packets += 1;
 }
 
+void Device::on_send_too_big(const Endpoint& to, size_t size, Instant now) {
+  Peer* match = nullptr;
+  for (auto& [id, p] : peers_) {
+    if (p->endpoint == to) match = p.get();
+  }
+  drop(DropReason::kTooBigForPath, match);
+  // A relayed peer's datagrams go to the relay server, framed: not this path.
+  if (!match || !pmtud_enabled_ || match->path.endpoint != to || match->path.relay) return;
+  const size_t headers = to.address.is_v6() ? kProbeHeadersV6 : kProbeHeadersV4;
+  // A local error is a hint, never a size: the search confirms every step with a probe.
+  if (match->path.pmtud.on_too_big_locally(size + headers, now)) after_pmtud(*match, now);
+}
+
 void Device::queue_message(Peer& p, Pending message) {
   count_sent(p, message.length);
   pending_.push_back(message);

@@ -20,6 +20,15 @@ std::string_view pmtud_state_name(PmtudState s) {
   return "unknown";
 }
 
+size_t underlay_max_path_mtu(std::span<const UnderlayLink> links, size_t fallback) {
+  constexpr size_t kLargest = 65535;  // the 16-bit IP total length
+  size_t best = 0;
+  for (const UnderlayLink& l : links) {
+    if (l.up && !l.loopback && !l.ours) best = std::max(best, std::min(l.mtu, kLargest));
+  }
+  return best != 0 ? best : fallback;
+}
+
 Pmtud::Pmtud(const PmtudConfig& config) : config_(config) {
   config_.max_mtu = std::max(config_.max_mtu, config_.base_mtu);
   config_.max_probes = std::max(config_.max_probes, 1u);
@@ -133,6 +142,35 @@ bool Pmtud::on_packet_too_big(size_t mtu, Instant now) {
     return true;
   }
   return false;  // at or above what we send: inconsistent, ignored
+}
+
+bool Pmtud::on_too_big_locally(size_t size, Instant now) {
+  if (state_ == PmtudState::kDisabled) return false;
+  if (probed_ != 0 && size == probed_ && state_ != PmtudState::kSearchComplete) {
+    switch (state_) {
+      case PmtudState::kSearching:
+        ceiling_ = std::min(ceiling_, probed_);
+        clear_probe();
+        search_next(now);
+        return true;
+      case PmtudState::kBase:
+        enter_error(now);  // not even the base leaves this host
+        return true;
+      case PmtudState::kError:
+        clear_probe();
+        confirm_deadline_ = now + config_.confirmation_timer;
+        return true;
+      case PmtudState::kSearchComplete:
+      case PmtudState::kDisabled:
+        break;
+    }
+  }
+  // Data (or the confirmation probe) of the size in use, or smaller, no longer fits.
+  if (size > mtu_ || mtu_ <= config_.base_mtu) return false;
+  ceiling_ = std::max(size, config_.base_mtu + 1);
+  ptb_hint_.reset();
+  enter_base(now);
+  return true;
 }
 
 void Pmtud::on_loss_of_large_packets(Instant now) {

@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <variant>
 
@@ -55,6 +56,19 @@ struct PmtudConfig {
   // confirmation probe goes out.
   bool confirm_only_after_data = true;
 };
+
+// An interface of this host, as the largest path MTU worth searching for sees it.
+struct UnderlayLink {
+  size_t mtu = 0;
+  bool up = false;
+  bool loopback = false;
+  bool ours = false;  // the tunnel's own interface
+};
+// The largest path MTU to search for (PmtudConfig::max_mtu): the largest MTU among the up
+// interfaces that can carry the tunnel's datagrams (not loopback, not the tunnel's own), at
+// most 65535; `fallback` when there is none. A route through a smaller interface refuses the
+// larger probes at once (EMSGSIZE, on_too_big_locally), so the largest costs no waiting.
+size_t underlay_max_path_mtu(std::span<const UnderlayLink> links, size_t fallback = 1500);
 
 enum class PmtudState : uint8_t { kDisabled, kBase, kSearching, kSearchComplete, kError };
 std::string_view pmtud_state_name(PmtudState s);
@@ -91,6 +105,12 @@ class Pmtud {
   // Used only as a hint for the next probe, never to set the MTU directly (RFC 8899 §4.6.2);
   // below the base it counts as the base. Returns whether it changed anything.
   bool on_packet_too_big(size_t mtu, Instant now);
+  // A datagram of `size` could not leave this host: the outgoing interface refused it
+  // (EMSGSIZE). The probe in flight of that size counts as lost at once, without waiting for
+  // its timer. Data at or below the size in use is a hint that the path shrank: back to the
+  // base at once, then search again below `size`, every step confirmed by a probe (RFC 8899
+  // §4.6.2: a local error or PTB is never trusted alone). Returns whether it changed anything.
+  bool on_too_big_locally(size_t size, Instant now);
   // The data path saw packets of the current size go missing: a black hole. Drops to the
   // base at once and searches again. Ignored when already at the base.
   void on_loss_of_large_packets(Instant now);
