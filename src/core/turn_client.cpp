@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "wire/channel_data.hpp"
 #include "wire/stun_fingerprint.hpp"
 
@@ -50,9 +52,20 @@ void TurnClient::close(Instant now) {
 TurnReceive TurnClient::handle_input(Bytes message, Instant now) {
   if (wire::is_channel_data(message)) return receive_channel_data(message);
   auto parsed = wire::StunMessage::parse(message);
-  if (!parsed) return dropped(DropReason::kMalformed);
+  if (!parsed) {
+    // Our transaction ID at the usual place: a broken answer, not somebody else's packet.
+    if (auto* t = outstanding_with_id(message)) {
+      note_unusable(
+          *t, Unusable::kMalformed,
+          fmt::format("an unreadable answer ({})", wire::stun_parse_error_name(parsed.error())));
+    }
+    return dropped(DropReason::kMalformed);
+  }
   // FINGERPRINT is optional; when present it must be right (RFC 8489 §7.3).
   if (wire::check_fingerprint(*parsed) == wire::StunCheck::kInvalid) {
+    if (auto* t = outstanding_with_id(message)) {
+      note_unusable(*t, Unusable::kMalformed, "an answer with a wrong FINGERPRINT");
+    }
     return dropped(DropReason::kMalformed);
   }
   switch (parsed->message_class()) {
@@ -65,6 +78,14 @@ TurnReceive TurnClient::handle_input(Bytes message, Instant now) {
       break;
   }
   return dropped(DropReason::kUnexpectedMessage);
+}
+
+void TurnClient::handle_wrong_source(Bytes message, const Endpoint& from) {
+  if (auto* t = outstanding_with_id(message)) {
+    note_unusable(
+        *t, Unusable::kWrongSource,
+        fmt::format("an answer from {}, not from the server's address", from.to_string()));
+  }
 }
 
 void TurnClient::handle_timeout(Instant now) {

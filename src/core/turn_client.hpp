@@ -148,6 +148,10 @@ class TurnClient {
   // ---- The core verbs ----
   // One STUN message or ChannelData message from the server.
   TurnReceive handle_input(Bytes message, Instant now);
+  // A message that came from another address or port than the server's. It is never acted on;
+  // when it carries an outstanding request's transaction ID it is counted as an unusable answer
+  // (a timeout then says where the answers came from).
+  void handle_wrong_source(Bytes message, const Endpoint& from);
   void handle_timeout(Instant now);
   std::optional<Instant> poll_timeout() const;
   // The next message for the server; valid until the next call into the client.
@@ -170,6 +174,8 @@ class TurnClient {
   bool has_permission(const IpAddress& peer, Instant now) const;
   const TurnError* failure() const;
   const DropCounters& drops() const { return drops_; }
+  // Every answer to its requests the client discarded, over its life.
+  const TurnUnusableAnswers& unusable_answers() const { return unusable_; }
   const TurnConfig& config() const { return config_; }
 
  private:
@@ -191,6 +197,7 @@ class TurnClient {
     unsigned stale_nonces = 0;  // 438s answered so far on the way to this request
     StunRetransmit timer;
     std::vector<uint8_t> message;
+    TurnUnusableAnswers unusable;  // answers to it discarded so far
   };
 
   // ---- States ----
@@ -237,6 +244,9 @@ class TurnClient {
   TurnErrorContext context(Request request, const Endpoint& peer = {}) const;
 
   // Responses (turn_client_responses.cpp).
+  enum class Unusable : uint8_t { kMalformed, kWrongSource, kUnexpected };
+  Transaction* outstanding_with_id(Bytes raw);
+  void note_unusable(Transaction& t, Unusable why, std::string what);
   TurnReceive receive_response(const wire::StunMessage& m, Instant now);
   void on_success(const Transaction& t, const wire::StunMessage& m, Instant now);
   void on_error(const Transaction& t, const wire::StunMessage& m, uint16_t code,
@@ -288,6 +298,7 @@ class TurnClient {
   std::vector<uint8_t> current_transmit_;
   std::deque<TurnEvent> events_;
   DropCounters drops_;
+  TurnUnusableAnswers unusable_;
 };
 
 }  // namespace tern::core

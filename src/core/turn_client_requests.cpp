@@ -47,7 +47,8 @@ void TurnClient::send_request(Request request, Instant now, const Endpoint& peer
                 .authenticated = auth_.ready(),
                 .stale_nonces = stale_nonces,
                 .timer = StunRetransmit(config_.transport, now, config_.retransmit),
-                .message = std::vector<uint8_t>(wire::kStunMaxUdpMessage)};
+                .message = std::vector<uint8_t>(wire::kStunMaxUdpMessage),
+                .unusable = {}};
   crypto::random_bytes(t.id);
 
   wire::StunBuilder b(t.message, method_of(request), wire::StunClass::kRequest, t.id);

@@ -4,6 +4,8 @@
 // answer too. Every error that ends something becomes an event with its cause and fix.
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "core/turn_client.hpp"
 #include "wire/stun_attributes.hpp"
 #include "wire/stun_integrity.hpp"
@@ -29,11 +31,40 @@ std::optional<Duration> lifetime_of(const wire::StunMessage& m) {
 
 }  // namespace
 
+TurnClient::Transaction* TurnClient::outstanding_with_id(Bytes raw) {
+  if (raw.size() < wire::kStunHeaderSize) return nullptr;
+  for (auto& t : outstanding_) {
+    if (std::equal(t.id.begin(), t.id.end(), raw.begin() + 8)) return &t;
+  }
+  return nullptr;
+}
+
+void TurnClient::note_unusable(Transaction& t, Unusable why, std::string what) {
+  for (auto* u : {&t.unusable, &unusable_}) {
+    switch (why) {
+      case Unusable::kMalformed:
+        ++u->malformed;
+        break;
+      case Unusable::kWrongSource:
+        ++u->wrong_source;
+        break;
+      case Unusable::kUnexpected:
+        ++u->unexpected;
+        break;
+    }
+    u->last = what;
+  }
+}
+
 TurnReceive TurnClient::receive_response(const wire::StunMessage& m, Instant now) {
   const auto id = m.transaction_id();
   auto it = std::find_if(outstanding_.begin(), outstanding_.end(),
                          [&](const Transaction& t) { return t.id == id; });
-  if (it == outstanding_.end() || method_of(it->request) != m.method()) {
+  if (it == outstanding_.end()) return dropped(DropReason::kUnexpectedMessage);
+  if (method_of(it->request) != m.method()) {
+    note_unusable(*it, Unusable::kUnexpected,
+                  fmt::format("a {} answer to the {} request", wire::stun_method_name(m.method()),
+                              wire::stun_method_name(method_of(it->request))));
     return dropped(DropReason::kUnexpectedMessage);
   }
   const bool success = m.message_class() == wire::StunClass::kSuccess;
@@ -42,6 +73,10 @@ TurnReceive TurnClient::receive_response(const wire::StunMessage& m, Instant now
     // MESSAGE-INTEGRITY (a server cannot always compute it), but never with a wrong one.
     const auto check = auth_.check(m);
     if (check == wire::StunCheck::kInvalid || (success && check == wire::StunCheck::kAbsent)) {
+      note_unusable(*it, Unusable::kUnexpected,
+                    check == wire::StunCheck::kAbsent
+                        ? "a success answer without MESSAGE-INTEGRITY"
+                        : "an answer whose MESSAGE-INTEGRITY does not match the credentials");
       return dropped(DropReason::kIntegrityFailed);
     }
   }
@@ -50,7 +85,10 @@ TurnReceive TurnClient::receive_response(const wire::StunMessage& m, Instant now
     if (const auto attr = m.find(wire::StunAttr::kErrorCode)) {
       error = wire::decode_error_code(attr->value);
     }
-    if (!error) return dropped(DropReason::kMalformed);
+    if (!error) {
+      note_unusable(*it, Unusable::kMalformed, "an error answer without a readable ERROR-CODE");
+      return dropped(DropReason::kMalformed);
+    }
   }
   const Transaction t = std::move(*it);
   outstanding_.erase(it);
@@ -259,7 +297,10 @@ void TurnClient::on_peer_error(const Transaction& t, const TurnError& error, uin
 
 void TurnClient::on_timeout(const Transaction& t, Instant now) {
   const auto ctx = context(t.request, t.peer);
-  auto error = turn_timeout_error(ctx, now - t.timer.first_sent());
+  const Duration waited = now - t.timer.first_sent();
+  // Answers came, none usable: the server is there, and at fault.
+  auto error = t.unusable.total() > 0 ? turn_server_fault_error(ctx, waited, t.unusable)
+                                      : turn_timeout_error(ctx, waited);
   switch (t.request) {
     case Request::kAllocate:
     case Request::kDelete:

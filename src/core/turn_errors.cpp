@@ -89,6 +89,8 @@ std::string_view turn_error_kind_name(TurnErrorKind k) {
       return "timeout";
     case TurnErrorKind::kProtocol:
       return "protocol";
+    case TurnErrorKind::kServerFault:
+      return "server_fault";
     case TurnErrorKind::kOther:
       return "other";
   }
@@ -208,6 +210,34 @@ TurnError turn_timeout_error(const TurnErrorContext& ctx, Duration waited) {
                               server, t, server, server));
   }
   return make(TurnErrorKind::kTimeout, 0, fmt::format("no answer from {} in {}", server, t));
+}
+
+TurnError turn_server_fault_error(const TurnErrorContext& ctx, Duration waited,
+                                  const TurnUnusableAnswers& unusable) {
+  std::string counts;
+  auto count = [&counts](unsigned n, std::string_view what) {
+    if (n == 0) return;
+    counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, what);
+  };
+  count(unusable.malformed, "malformed");
+  count(unusable.wrong_source, "from a wrong address");
+  count(unusable.unexpected, "unexpected");
+  // Answers from elsewhere: a server with several addresses that answers from another one, or a
+  // NAT in front of it that is not 1:1.
+  const std::string where =
+      unusable.wrong_source == 0
+          ? ""
+          : "; answers from another address come from a server answering from an address it "
+            "was not asked on (coturn: listening-ip, relay-ip) or from a NAT in front of it "
+            "that changes the source";
+  return make(TurnErrorKind::kServerFault, 0,
+              fmt::format("{} answered tern's {} request {} time(s) over {} in {} but never "
+                          "usably ({}; the last: {}): the server is there and no firewall blocks "
+                          "it; it is broken or misconfigured, or something between rewrites its "
+                          "answers{}; look at its log, fix it or use another server",
+                          ctx.server(), wire::stun_method_name(ctx.method), unusable.total(),
+                          stun_transport_name(ctx.transport), seconds(waited), counts,
+                          clean_server_text(unusable.last), where));
 }
 
 TurnError turn_credentials_error(const TurnErrorContext& ctx, std::string_view username,

@@ -33,6 +33,7 @@ enum class TurnErrorKind : uint8_t {
   kServerError,                // 500
   kTimeout,                    // no answer within the transaction timeout
   kProtocol,                   // an answer tern cannot use (a required attribute missing)
+  kServerFault,                // it answered, but never usably, until the request timed out
   kOther,                      // any other error code
 };
 std::string_view turn_error_kind_name(TurnErrorKind k);  // "wrong_credentials", ...
@@ -57,10 +58,26 @@ struct TurnErrorContext {
   std::string server() const;     // "host:port", "[v6]:port"
 };
 
+// Answers to one request that the client could not use and discarded, waiting for a better one
+// (RFC 8489 §6.3.1 and §6.3.4 let a client ignore what it cannot use). Counted so that a request
+// that then times out says the server did answer, just not usably, instead of blaming a firewall.
+struct TurnUnusableAnswers {
+  unsigned malformed =
+      0;  // ours by transaction ID but unreadable (length, attributes, FINGERPRINT)
+  unsigned wrong_source = 0;  // from another address or port than the server's
+  unsigned unexpected = 0;    // another method, a bad MESSAGE-INTEGRITY
+  std::string last;           // what the last one was, for the message
+
+  unsigned total() const { return malformed + wrong_source + unexpected; }
+};
+
 // An error response. `reason` is the server's phrase (untrusted: it is cleaned up).
 [[nodiscard]] TurnError turn_error(const TurnErrorContext& ctx, uint16_t code,
                                    std::string_view reason);
 [[nodiscard]] TurnError turn_timeout_error(const TurnErrorContext& ctx, Duration waited);
+// A timeout after `unusable` answers (unusable.total() > 0): the server is there, and broken.
+[[nodiscard]] TurnError turn_server_fault_error(const TurnErrorContext& ctx, Duration waited,
+                                                const TurnUnusableAnswers& unusable);
 // A 401 to a request that carried credentials. With a REST username (expiry known)
 // and the local wall clock, an expiry near or past "now" is reported as clock skew.
 [[nodiscard]] TurnError turn_credentials_error(const TurnErrorContext& ctx,

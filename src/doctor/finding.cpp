@@ -12,7 +12,7 @@ namespace {
 
 // Most likely cause first (docs/doctor.md, "Order"): a cause that explains other findings
 // comes before the symptoms it produces; a setting to change before an observation.
-constexpr std::array<std::pair<std::string_view, int>, 30> kRanks{{
+constexpr std::array<std::pair<std::string_view, int>, 31> kRanks{{
     // Nothing of the overlay works while these hold (routes: docs/doctor-routes.md).
     {"route_overlap_lan", 100},
     {"endpoint_via_tunnel", 110},
@@ -22,6 +22,7 @@ constexpr std::array<std::pair<std::string_view, int>, 30> kRanks{{
     {"handshake_failing", 200},
     // A relay that cannot carry data: every relayed packet is lost (docs/doctor-relay.md).
     {"relay_unreachable", 300},
+    {"relay_server_fault", 300},
     {"rest_expired", 310},
     {"rest_not_yet_valid", 310},
     {"rest_wrong_secret", 310},

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "crypto/random.hpp"
+#include "doctor/relay_binding.hpp"
 #include "doctor/relay_findings.hpp"
 #include "doctor/relay_fix.hpp"
 #include "doctor/relay_probe.hpp"
@@ -16,7 +16,6 @@
 #include "doctor/relay_stream.hpp"
 #include "doctor/relay_tls.hpp"
 #include "io/clock.hpp"
-#include "wire/stun_builder.hpp"
 
 namespace tern::doctor {
 namespace {
@@ -84,47 +83,6 @@ Result<Endpoint> resolve(const TurnUrl& url) {
   return *found;
 }
 
-// One STUN Binding transaction, resent per kPolicy.
-struct Binding {
-  wire::TransactionId id{};
-  std::vector<uint8_t> message;
-  core::StunRetransmit timer;
-  Instant first{};
-  std::optional<Endpoint> mapped;
-  std::optional<Duration> rtt;
-  std::string error;  // an error response
-  bool timed_out = false;
-
-  Binding(Instant now, core::StunTransport transport, const core::RetransmitPolicy& policy)
-      : timer(transport, now, policy), first(now) {
-    crypto::random_bytes(id);
-    message.resize(wire::kStunMaxUdpMessage);
-    wire::StunBuilder b(message, wire::StunMethod::kBinding, wire::StunClass::kRequest, id);
-    b.add_text(wire::StunAttr::kSoftware, "tern doctor").add_fingerprint();
-    message.resize(b.size());
-  }
-  bool done() const { return mapped || !error.empty() || timed_out; }
-
-  // True when `data` answered this transaction.
-  bool receive(Bytes data, Instant now) {
-    auto m = wire::StunMessage::parse(data);
-    if (!m || m->transaction_id() != id || m->method() != wire::StunMethod::kBinding) return false;
-    if (m->is_error()) {
-      error = "the server answered the Binding request with an error";
-      return true;
-    }
-    if (!m->is_success()) return false;
-    if (auto a = m->find(wire::StunAttr::kXorMappedAddress)) {
-      mapped = wire::decode_xor_address(a->value, id);
-    } else if (auto b = m->find(wire::StunAttr::kMappedAddress)) {
-      mapped = wire::decode_address(b->value);
-    }
-    if (!mapped) error = "the Binding response carries no (XOR-)MAPPED-ADDRESS";
-    rtt = now - first;
-    return true;
-  }
-};
-
 // Client and peer sockets each ask the server for their mapped address at once.
 bool check_reachability(RelayRun& run) {
   auto& r = run.result;
@@ -133,13 +91,13 @@ bool check_reachability(RelayRun& run) {
   run.say(fmt::format("reachability: STUN Binding to {} over {}", run.server.to_string(),
                       core::stun_transport_name(transport)));
   const Instant start = io::monotonic_now();
-  Binding client(start, transport, kPolicy);
-  Binding peer(start, core::StunTransport::kUdp, stream ? peer_policy() : kPolicy);
+  RelayBinding client(start, transport, kPolicy);
+  RelayBinding peer(start, core::StunTransport::kUdp, stream ? peer_policy() : kPolicy);
   run.session.on_client = [&](const Endpoint& from, Bytes data, Instant now) {
-    if (from == run.server && !client.done()) (void)client.receive(data, now);
+    client.receive(from, run.server, data, now);
   };
   run.session.on_peer = [&](const Endpoint& from, Bytes data, Instant now) {
-    if (from == run.server && !peer.done()) (void)peer.receive(data, now);
+    peer.receive(from, run.server, data, now);
   };
   (void)run.session.send_from_client(run.server, client.message);
   (void)run.session.send_from_peer(run.server, peer.message);
@@ -178,15 +136,22 @@ bool check_reachability(RelayRun& run) {
     ctx.port = run.url.port;
     ctx.transport = transport;
     ctx.method = wire::StunMethod::kBinding;
-    const auto e = core::turn_timeout_error(ctx, io::monotonic_now() - start);
+    const Duration waited = io::monotonic_now() - start;
+    // Answers that came but could not be used: the server is there, and broken.
+    const auto e = client.unusable.total() > 0
+                       ? core::turn_server_fault_error(ctx, waited, client.unusable)
+                       : core::turn_timeout_error(ctx, waited);
     r.reachability = {CheckStatus::kFail,
                       fmt::format("{} ({} Binding requests sent)", e.message, client.timer.sends()),
-                      fix_for(core::TurnErrorKind::kTimeout, run.url)};
+                      fix_for(e.kind, run.url)};
     r.error_kind = std::string(core::turn_error_kind_name(e.kind));
     return false;
   }
   if (!client.error.empty()) {
-    r.reachability = {CheckStatus::kFail, client.error, "check that the port serves STUN/TURN"};
+    // It answered, so it is reachable; refusing a Binding is its fault.
+    r.reachability = {CheckStatus::kFail, client.error,
+                      "check that the port serves STUN/TURN, and the server's log"};
+    r.error_kind = std::string(core::turn_error_kind_name(core::TurnErrorKind::kServerFault));
     return false;
   }
   r.mapped = client.mapped;
@@ -425,7 +390,8 @@ RelayUrlResult check_steps(const TurnUrl& url, const RelayCheckOptions& options,
   if (!check_reachability(run) || !url.is_turn()) return r;
   // From here the client socket belongs to the TURN client.
   run.session.on_client = [&run](const Endpoint& from, Bytes data, Instant now) {
-    if (!run.client || from != run.server) return;
+    if (!run.client) return;
+    if (from != run.server) return run.client->handle_wrong_source(data, from);
     auto got = run.client->handle_input(data, now);
     if (got.kind == core::TurnReceive::Kind::kData && run.on_data) {
       run.on_data(got.peer, got.payload, now);

@@ -196,7 +196,9 @@ std::vector<RelayFinding> relay_findings(const RelayUrlResult& r) {
     return b.out;
   }
   if (r.reachability.status == CheckStatus::kFail) {
-    b.error("relay_unreachable", said(r.reachability));
+    // A server that answered, though never usably, is reachable: the fault is its own.
+    b.error(r.error_kind == "server_fault" ? "relay_server_fault" : "relay_unreachable",
+            said(r.reachability));
     return b.out;
   }
   if (r.tls.status == CheckStatus::kFail) {

@@ -62,6 +62,10 @@ std::string fix_for(TurnErrorKind kind, const TurnUrl& url) {
           "open UDP port {} on {} and on every firewall in between (and the "
           "relay port range), or try turn:{}?transport=tcp",
           url.port, url.host, url.server());
+    case TurnErrorKind::kServerFault:
+      return "the server answers, so this is not a firewall: look at its log, check that this "
+             "port serves STUN/TURN and that nothing in front of it rewrites UDP, or use another "
+             "server";
     case TurnErrorKind::kBadRequest:
     case TurnErrorKind::kUnknownAttribute:
     case TurnErrorKind::kServerError:

@@ -194,6 +194,20 @@ TEST(RelayFindings, EarlyFailuresStopTheList) {
   EXPECT_EQ(codes(r), Codes{"relay_unresolved"});
 }
 
+TEST(RelayFindings, AServerThatAnsweredButNeverUsablyIsItsOwnFault) {
+  auto r = healthy();
+  r.reachability = {CheckStatus::kFail, "answered 6 time(s) but never usably", "its log"};
+  r.error_kind = "server_fault";
+  EXPECT_EQ(codes(r), Codes{"relay_server_fault"});
+  r.error_kind = "timeout";  // silence is still unreachable
+  EXPECT_EQ(codes(r), Codes{"relay_unreachable"});
+  // At the allocation: the TURN client's kind names the code.
+  r = healthy();
+  r.allocation = {CheckStatus::kFail, "answered tern's Allocate request 6 time(s)", "its log"};
+  r.error_kind = "server_fault";
+  EXPECT_EQ(codes(r), Codes{"relay_server_fault"});
+}
+
 TEST(RelayFindings, WarningsOfLaterChecks) {
   auto r = healthy();
   r.largest_packet = {CheckStatus::kWarn, "1200 bytes", "raise the MTU"};
