@@ -1,5 +1,7 @@
 #include "doctor/overview.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "doctor/finding_adapters.hpp"
@@ -101,6 +103,41 @@ CheckRun mtu_check(const OverviewInputs& in, bool wg_ran) {
   return c;
 }
 
+// How much a "this server failed" finding says: a server that answered wrongly names the
+// server as the cause; one that never answered leaves a firewall possible.
+int server_failure_detail(std::string_view code) {
+  if (code == "relay_server_fault" || code == "stun_server_fault") return 2;
+  if (code == "relay_unreachable" || code == "stun_unreachable") return 1;
+  return 0;
+}
+
+// One dead server that the NAT check (STUN) and the relay check both failed on is one cause:
+// the more specific finding stays (the relay's when they say as much: it knows the TURN
+// transports to try) and the other is folded into it.
+void fold_same_server(std::vector<Finding>& findings, const OverviewInputs& in) {
+  if (!in.nat || !*in.nat || !in.relay) return;
+  const auto& stun_server = (*in.nat)->discovery.server;
+  if (!stun_server) return;
+  auto nat = std::find_if(findings.begin(), findings.end(), [](const Finding& f) {
+    return f.check == "nat" && server_failure_detail(f.code) > 0;
+  });
+  if (nat == findings.end()) return;
+  for (const auto& r : *in.relay) {
+    if (!r.server || *r.server != *stun_server) continue;
+    auto relay = std::find_if(findings.begin(), findings.end(), [&](const Finding& f) {
+      return f.check == "relay" && f.subject.name == r.url && server_failure_detail(f.code) > 0;
+    });
+    if (relay == findings.end()) continue;
+    const bool keep_relay = server_failure_detail(relay->code) >= server_failure_detail(nat->code);
+    auto kept = keep_relay ? relay : nat;
+    auto folded = keep_relay ? nat : relay;
+    kept->message += fmt::format(" (the {} check failed on the same server: {}, folded here)",
+                                 folded->check, folded->code);
+    findings.erase(folded);
+    return;
+  }
+}
+
 }  // namespace
 
 Overview assemble_overview(const OverviewInputs& in) {
@@ -177,6 +214,7 @@ Overview assemble_overview(const OverviewInputs& in) {
   }
   o.checks.push_back(routes);
 
+  fold_same_server(o.findings, in);
   order_findings(o.findings);
   return o;
 }

@@ -183,3 +183,55 @@ TEST(Overview, NatErrorIsASkipNotAFinding) {
 
 }  // namespace
 }  // namespace tern::doctor
+
+namespace tern::doctor {
+namespace {
+
+// The NAT check and the relay check both failed on one server.
+OverviewInputs dead_server(std::string stun_code, std::string relay_code,
+                           std::string relay_host = "192.0.2.2") {
+  OverviewInputs in;
+  in.wg_skipped = "none here";
+  NatReport n;
+  n.discovery.server = Endpoint::parse("192.0.2.2:3478");
+  n.discovery.error = "no answer from 192.0.2.2:3478";
+  if (stun_code == "stun_server_fault") n.discovery.server_faults.push_back("it sent garbage");
+  in.nat = Result<NatReport>(n);
+  RelayUrlResult relay;
+  relay.url = "turn:" + relay_host + ":3478?transport=udp";
+  relay.server = Endpoint::parse(relay_host + ":3478");
+  relay.findings.push_back({relay_code, "the relay's words", false});
+  in.relay = std::vector{relay};
+  return in;
+}
+
+TEST(Overview, OneDeadServerIsOneFinding) {
+  // Both say only "no answer": the relay's finding stays, the NAT check's is folded into it.
+  auto o = assemble_overview(dead_server("stun_unreachable", "relay_unreachable"));
+  ASSERT_EQ(codes(o), (std::vector<std::string>{"relay_unreachable"}));
+  EXPECT_NE(o.findings[0].message.find("the relay's words"), std::string::npos);
+  EXPECT_NE(o.findings[0].message.find("nat check failed on the same server: stun_unreachable"),
+            std::string::npos)
+      << o.findings[0].message;
+  EXPECT_EQ(o.exit_status(), 1);
+  // The more specific one stays, whichever check found it.
+  o = assemble_overview(dead_server("stun_server_fault", "relay_unreachable"));
+  ASSERT_EQ(codes(o), (std::vector<std::string>{"stun_server_fault"}));
+  EXPECT_NE(o.findings[0].message.find("relay_unreachable, folded here"), std::string::npos);
+  o = assemble_overview(dead_server("stun_unreachable", "relay_server_fault"));
+  EXPECT_EQ(codes(o), (std::vector<std::string>{"relay_server_fault"}));
+  o = assemble_overview(dead_server("stun_server_fault", "relay_server_fault"));
+  EXPECT_EQ(codes(o), (std::vector<std::string>{"relay_server_fault"}));
+}
+
+TEST(Overview, DifferentServersOrCausesAreNotFolded) {
+  // Another server: two causes.
+  auto o = assemble_overview(dead_server("stun_unreachable", "relay_unreachable", "192.0.2.3"));
+  EXPECT_EQ(codes(o), (std::vector<std::string>{"relay_unreachable", "stun_unreachable"}));
+  // The same server, but the relay's finding is about something else.
+  o = assemble_overview(dead_server("stun_unreachable", "relay_ports_blocked"));
+  EXPECT_EQ(codes(o), (std::vector<std::string>{"relay_ports_blocked", "stun_unreachable"}));
+}
+
+}  // namespace
+}  // namespace tern::doctor
