@@ -18,8 +18,9 @@ namespace {
 
 constexpr uint32_t kDefaultMtu = 1420;  // 1500 - 80: room for WireGuard over IPv6
 
-// Applies the [Peer] sections to the device.
-Status configure_peers(core::Device& device, const config::InterfaceConfig& config, Instant now) {
+// Applies the [Peer] sections to the device; peers with Relay = on go through the relay.
+Status configure_peers(Agent::State& s, const config::InterfaceConfig& config, Instant now) {
+  core::Device& device = s.device;
   for (const auto& pc : config.peers) {
     auto id = device.add_peer(pc.public_key);
     if (!id) {
@@ -32,6 +33,7 @@ Status configure_peers(core::Device& device, const config::InterfaceConfig& conf
       auto endpoint = resolve_endpoint(*pc.endpoint);
       if (!endpoint) return fail(endpoint.error().message);
       device.set_endpoint(*id, *endpoint);
+      if (pc.relay && s.relay) s.relay->add_peer(device, *id, *endpoint, now);
     }
     device.set_persistent_keepalive(*id, pc.persistent_keepalive, now);
   }
@@ -92,7 +94,21 @@ Result<std::unique_ptr<Agent>> Agent::start(const config::InterfaceConfig& confi
   // From here on, a failure closes the TUN, which removes the interface with its
   // addresses and routes, and deletes the policy rules added so far.
   if (auto st = configure_interface(s, config); !st) return fail(st.error().message);
-  if (auto st = configure_peers(s.device, config, now); !st) return fail(st.error().message);
+  if (config.relay) {
+    // A socket of its own: the relay server is one more destination with its own framing,
+    // and its answers are told apart from peers' datagrams by the socket they arrive on.
+    auto relay = RelayLink::start(*config.relay, config.path_mtu_discovery, now, io::wall_now());
+    if (!relay) return fail(relay.error().message);
+    s.relay = std::move(*relay);
+    if (s.fwmark != 0) {
+      if (auto st = s.relay->set_mark(s.fwmark); !st) return fail(st.error().message);
+    }
+    if (auto st = s.poller.add(s.relay->fd(), kTokenRelay, true, false); !st) {
+      return fail(st.error().message);
+    }
+    log::info("relay {}: allocating on {}", config.relay->url, s.relay->server().to_string());
+  }
+  if (auto st = configure_peers(s, config, now); !st) return fail(st.error().message);
 
   auto uapi = UapiServer::listen(options.socket_dir + "/" + s.name + ".sock");
   if (!uapi) return fail(uapi.error().message);
@@ -123,6 +139,9 @@ Status Agent::run() {
     if (s.control) {
       if (auto c = s.control->poll_timeout(); c && (!deadline || *c < *deadline)) deadline = c;
     }
+    if (s.relay) {
+      if (auto c = s.relay->poll_timeout(); c && (!deadline || *c < *deadline)) deadline = c;
+    }
     if (deadline) timeout = *deadline > now ? *deadline - now : Duration::zero();
     auto n = s.poller.wait(timeout, ready);
     if (!n) return fail(n.error().message);
@@ -135,6 +154,9 @@ Status Agent::run() {
           break;
         case kTokenUdp:
           pump_udp(s, now);
+          break;
+        case kTokenRelay:
+          pump_relay(s, now);
           break;
         case kTokenSignal:
           if (auto sig = s.signals.read(); sig && *sig != SIGHUP) {
@@ -154,6 +176,7 @@ Status Agent::run() {
       }
     }
     if (s.control) s.control->on_timer(s, now, io::wall_now());
+    if (s.relay) s.relay->on_timer(s.device, now, io::wall_now());
     s.device.handle_timeout(now);
     log_device_events(s);
     flush_transmits(s, now);

@@ -9,6 +9,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/control_link.hpp"
+#include "agent/relay_link.hpp"
 #include "agent/routing.hpp"
 #include "agent/uapi_server.hpp"
 #include "core/device.hpp"
@@ -28,6 +29,7 @@ inline constexpr uint64_t kTokenUdp = 2;
 inline constexpr uint64_t kTokenSignal = 3;
 inline constexpr uint64_t kTokenUapiListener = 4;
 inline constexpr uint64_t kTokenControl = 5;  // the control server's connection
+inline constexpr uint64_t kTokenRelay = 6;    // the TURN relay's socket ([Relay])
 inline constexpr uint64_t kTokenConnectionBase = 1000;
 
 // Datagrams (or, with UDP GRO, trains of datagrams) per UDP receive.
@@ -65,10 +67,13 @@ struct Agent::State {
   uint32_t fwmark = 0;  // SO_MARK of the UDP socket (FwMark, the policy table, `wg set fwmark`)
   std::unique_ptr<PolicyRules> policy_rules;  // a full tunnel's rules; deleted with the state
   std::unique_ptr<ControlLink> control;       // `tern up --control`: the map's source
+  std::unique_ptr<RelayLink> relay;           // [Relay]: the allocation relayed peers use
 
   // Data-path buffers, allocated once.
   io::RecvBatch recv;
   io::SendBatch send;
+  // Each slot has kRelayHeadroom before and kRelayTailroom after the message, so a relayed
+  // peer's message is framed in place.
   size_t slot_size = 0;
   std::vector<uint8_t> tun_slots;   // kTunSlots slots of slot_size bytes
   std::vector<size_t> tun_lens;     // the packet length in each slot

@@ -11,6 +11,10 @@
 // Sizes are checked per packet in send_packet, after a TSO frame was cut: a segment over its
 // peer's MTU meets the TUN boundary like any other packet.
 // Without offloads (an old kernel) the same flow runs a packet at a time at either end.
+// A peer reached through the TURN relay ([Relay], relay_link.hpp): its messages are framed in
+// place in their slots (ChannelData or a Send indication) and leave on the relay's socket in
+// the same wakeup; the relay's datagrams are unframed in place and go into the device as if
+// the peer had sent them, then the same way to the TUN.
 #include "agent/datapath.hpp"
 
 #include <poll.h>
@@ -38,14 +42,15 @@ constexpr size_t kMaxFramesPerWakeup = kMaxBatchesPerWakeup * kTunSlots;
 static_assert(wire::Gro::kMaxTrain + 1 <= io::Tun::kMaxWriteParts);
 
 MutableBytes tun_slot(Agent::State& s, size_t i) {
-  return MutableBytes(s.tun_slots.data() + i * s.slot_size, s.slot_size);
+  return MutableBytes(s.tun_slots.data() + i * s.slot_size + kRelayHeadroom,
+                      s.slot_size - kRelayHeadroom - kRelayTailroom);
 }
 
 // Where a packet goes in its slot: after the room for the WireGuard header, before the room
 // for padding and tag.
 MutableBytes slot_packet_area(Agent::State& s, size_t i) {
-  return tun_slot(s, i).subspan(core::kSendHeadroom,
-                                s.slot_size - core::kSendHeadroom - core::kSendTailroom);
+  const MutableBytes slot = tun_slot(s, i);
+  return slot.subspan(core::kSendHeadroom, slot.size() - core::kSendHeadroom - core::kSendTailroom);
 }
 
 // Sends the batch; waits (briefly) for the socket when its buffer is full, counts
@@ -71,10 +76,18 @@ void send_batch(Agent::State& s) {
     s.device.count_drop(DropReason::kSendFailed, s.send.to(i));
   }
   s.send.clear();
+  // The relay's batch refers to the same slots.
+  if (s.relay) s.relay->flush(s.device);
   s.ctrl_used = 0;
 }
 
-void add_to_batch(Agent::State& s, const Endpoint& to, Bytes data) {
+// `data` lies in a slot, with room around it for a relay's framing.
+void add_to_batch(Agent::State& s, const Endpoint& to, MutableBytes data, Instant now) {
+  if (s.relay && s.relay->carries(to)) {
+    if (s.relay->batch_full()) send_batch(s);
+    (void)s.relay->queue(s.device, to, data, now);  // a failure is counted
+    return;
+  }
   if (s.send.full()) send_batch(s);
   (void)s.send.add(to, data);  // cannot fail: the batch was just emptied if full
 }
@@ -84,7 +97,7 @@ void send_slots(Agent::State& s, size_t used, Instant now) {
   for (size_t i = 0; i < used; ++i) {
     auto r = s.device.send_packet(tun_slot(s, i), s.tun_lens[i], now);
     if (r.kind == core::SendResult::Kind::kSend) {
-      add_to_batch(s, r.to, Bytes(tun_slot(s, i).data(), r.length));
+      add_to_batch(s, r.to, tun_slot(s, i).first(r.length), now);
     }
   }
   // The slots are reused next: send what refers to them first.
@@ -217,7 +230,9 @@ void deliver(Agent::State& s, MutableBytes datagram, Bytes packet) {
 
 void init_datapath(Agent::State& s) {
   // Room for the WireGuard header before the packet and padding + tag after it.
-  s.slot_size = (core::kSendHeadroom + s.mtu + core::kSendTailroom + 63) & ~size_t{63};
+  s.slot_size =
+      (kRelayHeadroom + core::kSendHeadroom + s.mtu + core::kSendTailroom + kRelayTailroom + 63) &
+      ~size_t{63};
   s.tun_slots.assign(kTunSlots * s.slot_size, 0);
   s.tun_lens.assign(kTunSlots, 0);
   s.ctrl_slots.assign(s.send.capacity() * s.slot_size, 0);
@@ -247,18 +262,21 @@ void flush_transmits(Agent::State& s, Instant now) {
     if (!written || *written == 0) s.device.count_drop(DropReason::kTunWriteFailed);
   }
   while (auto t = s.device.poll_transmit(now)) {
-    if (s.send.full() || s.ctrl_used == s.send.capacity()) send_batch(s);
-    if (t->data.size() > s.slot_size) {
+    // Room first: a batch sent further on would free the slot this message is copied to.
+    if (s.send.full() || s.ctrl_used == s.send.capacity() || (s.relay && s.relay->batch_full())) {
+      send_batch(s);
+    }
+    if (t->data.size() > s.slot_size - kRelayHeadroom - kRelayTailroom) {
       s.device.count_drop(DropReason::kSendFailed, t->to);
       continue;
     }
     // poll_transmit's bytes live only until the next call: copy them.
-    uint8_t* slot = s.ctrl_slots.data() + s.ctrl_used * s.slot_size;
+    uint8_t* slot = s.ctrl_slots.data() + s.ctrl_used * s.slot_size + kRelayHeadroom;
     std::memcpy(slot, t->data.data(), t->data.size());
     ++s.ctrl_used;
-    add_to_batch(s, t->to, Bytes(slot, t->data.size()));
+    add_to_batch(s, t->to, MutableBytes(slot, t->data.size()), now);
   }
-  if (!s.send.empty()) send_batch(s);
+  send_batch(s);  // the relay's batch too (nothing happens when both are empty)
 }
 
 void pump_tun(Agent::State& s, Instant now) {
@@ -298,6 +316,41 @@ void pump_udp(Agent::State& s, Instant now) {
     write_gro(s);
     flush_transmits(s, now);
     if (*n < s.recv.capacity()) return;
+  }
+}
+
+void pump_relay(Agent::State& s, Instant now) {
+  if (!s.relay) return;
+  RelayLink& relay = *s.relay;
+  io::RecvBatch& recv = relay.recv_batch();
+  for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
+    auto n = relay.receive();
+    if (!n) {
+      log::warn("receiving from the relay failed: {}", n.error().message);
+      return;
+    }
+    for (size_t i = 0; i < *n; ++i) {
+      if (recv.truncated(i)) {
+        s.device.count_drop(DropReason::kMalformed);
+        continue;
+      }
+      const Endpoint from = recv.from(i);
+      MutableBytes all = recv.mutable_data(i);
+      const size_t segment = recv.segment_size(i);
+      size_t off = 0;
+      do {
+        MutableBytes datagram = all.subspan(off, std::min(segment, all.size() - off));
+        if (auto data = relay.handle_datagram(s.device, from, datagram, now)) {
+          auto r = s.device.receive_datagram(data->first, data->second, now);
+          if (r.kind == core::ReceiveResult::Kind::kDeliver) deliver(s, datagram, r.packet);
+        }
+        off += segment;
+      } while (off < all.size());
+    }
+    write_gro(s);
+    relay.after_input(s.device, now);
+    flush_transmits(s, now);
+    if (*n < recv.capacity()) return;
   }
 }
 

@@ -167,6 +167,59 @@ std::string control_human(const ControlStatus& c, WallTime now) {
   return out;
 }
 
+nlohmann::json endpoint_json(const std::optional<Endpoint>& e) {
+  return e ? nlohmann::json(e->to_string()) : nlohmann::json();
+}
+
+std::optional<Endpoint> endpoint_from_json(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || !j.at(key).is_string()) return std::nullopt;
+  return Endpoint::parse(j.at(key).get<std::string>());
+}
+
+nlohmann::json relay_json(const RelayStatus& r) {
+  nlohmann::json j;
+  j["url"] = r.url;
+  j["server"] = r.server;
+  j["state"] = r.state;
+  j["relayed_address"] = endpoint_json(r.relayed);
+  j["mapped_address"] = endpoint_json(r.mapped);
+  j["last_error"] = r.last_error;
+  j["peers"] = nlohmann::json::array();
+  for (const auto& p : r.peers) {
+    j["peers"].push_back({{"endpoint", p.endpoint.to_string()},
+                          {"channel", p.channel},
+                          {"permission", p.permission}});
+  }
+  return j;
+}
+
+RelayStatus relay_from_json(const nlohmann::json& j) {
+  RelayStatus r;
+  r.url = j.value("url", std::string());
+  r.server = j.value("server", std::string());
+  r.state = j.value("state", std::string());
+  r.relayed = endpoint_from_json(j, "relayed_address");
+  r.mapped = endpoint_from_json(j, "mapped_address");
+  r.last_error = j.value("last_error", std::string());
+  if (j.contains("peers") && j.at("peers").is_array()) {
+    for (const auto& pj : j.at("peers")) {
+      auto e = endpoint_from_json(pj, "endpoint");
+      if (!e) continue;
+      r.peers.push_back({*e, pj.value("channel", uint16_t{0}), pj.value("permission", false)});
+    }
+  }
+  return r;
+}
+
+std::string relay_human(const RelayStatus& r) {
+  std::string out = fmt::format("  relay:       {} ({}, {})\n", r.url, r.server, r.state);
+  if (r.relayed) {
+    out += fmt::format("  relayed:     {} (peers send here)\n", r.relayed->to_string());
+  }
+  if (!r.last_error.empty()) out += fmt::format("  relay error: {}\n", r.last_error);
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json to_json(const InterfaceStatus& s) {
@@ -196,9 +249,11 @@ nlohmann::json to_json(const InterfaceStatus& s) {
     pj["drops"] = drops_json(p.drops);
     pj["drops_total"] = p.drops.total();
     mtu_to_json(pj, p.mtu);
+    pj["via_relay"] = p.via_relay;
     j["peers"].push_back(pj);
   }
   if (s.control) j["control"] = control_json(*s.control);
+  if (s.relay) j["relay"] = relay_json(*s.relay);
   return j;
 }
 
@@ -226,11 +281,13 @@ InterfaceStatus status_from_json(const nlohmann::json& j) {
     }
     p.drops = drops_from_json(pj.at("drops"));
     p.mtu = mtu_from_json(pj);
+    p.via_relay = pj.value("via_relay", false);
     s.peers.push_back(std::move(p));
   }
   if (j.contains("control") && j.at("control").is_object()) {
     s.control = control_from_json(j.at("control"));
   }
+  if (j.contains("relay") && j.at("relay").is_object()) s.relay = relay_from_json(j.at("relay"));
   return s;
 }
 
@@ -245,9 +302,11 @@ std::string format_status(const InterfaceStatus& s, WallTime now) {
                      bytes_human(s.totals.tx_bytes), s.totals.tx_packets);
   out += fmt::format("  dropped:     {} ({})\n", s.drops.total(), drops_human(s.drops));
   if (s.control) out += control_human(*s.control, now);
+  if (s.relay) out += relay_human(*s.relay);
   for (const auto& p : s.peers) {
     out += fmt::format("\npeer {}\n", p.public_key);
-    out += fmt::format("  endpoint:       {}\n", p.endpoint ? p.endpoint->to_string() : "(none)");
+    out += fmt::format("  endpoint:       {}{}\n", p.endpoint ? p.endpoint->to_string() : "(none)",
+                       p.via_relay ? " (through the relay)" : "");
     std::string ips;
     for (const auto& a : p.allowed_ips)
       ips += (ips.empty() ? "" : ", ") + a.to_string();

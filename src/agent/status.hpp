@@ -39,6 +39,22 @@ struct PeerMtuStatus {
   uint64_t mss_clamped = 0;     // TCP SYNs and SYN-ACKs whose MSS was lowered
 };
 
+// The agent's TURN relay ([Relay]) and the peers it carries (docs/config.md).
+struct RelayPeerStatus {
+  Endpoint endpoint;        // the peer, as the relay sends to it
+  uint16_t channel = 0;     // bound channel; 0: Send indications
+  bool permission = false;  // the relay lets this peer's address in
+};
+struct RelayStatus {
+  std::string url;
+  std::string server;               // the address the URL resolved to
+  std::string state;                // allocating, allocated, closing, closed, failed
+  std::optional<Endpoint> relayed;  // the allocation: where relayed peers send to us
+  std::optional<Endpoint> mapped;   // our address as the relay sees it
+  std::string last_error;
+  std::vector<RelayPeerStatus> peers;
+};
+
 struct PeerStatus {
   std::string public_key;  // base64
   std::optional<Endpoint> endpoint;
@@ -48,6 +64,7 @@ struct PeerStatus {
   std::vector<IpPrefix> allowed_ips;
   DropCounters drops;
   PeerMtuStatus mtu;
+  bool via_relay = false;  // reached through the agent's TURN allocation
 };
 
 // The agent's tern control connection (`tern up --control`), when it has one.
@@ -76,6 +93,7 @@ struct InterfaceStatus {
   DropCounters drops;  // interface-wide: includes drops that belong to no peer
   std::vector<PeerStatus> peers;
   std::optional<ControlStatus> control;
+  std::optional<RelayStatus> relay;
 };
 
 nlohmann::json to_json(const InterfaceStatus& s);

@@ -5,9 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent_state.hpp"
+#include "agent/relay_link.hpp"
 #include "agent/status_client.hpp"
 #include "base/log.hpp"
 #include "crypto/key_encoding.hpp"
+#include "io/clock.hpp"
 #include "uapi/uapi.hpp"
 
 namespace tern::agent {
@@ -147,9 +149,11 @@ InterfaceStatus collect_status(Agent::State& s) {
     p.mtu.ptb_sent = info->boundary.ptb_sent;
     p.mtu.fragments_made = info->boundary.fragments_made;
     p.mtu.mss_clamped = info->boundary.mss_clamped;
+    p.via_relay = s.relay && info->endpoint && s.relay->carries(*info->endpoint);
     st.peers.push_back(std::move(p));
   }
   if (s.control) st.control = s.control->status();
+  if (s.relay) st.relay = s.relay->status(io::monotonic_now());
   return st;
 }
 

@@ -16,7 +16,7 @@ constexpr std::string_view kInterfaceKeys =
     "PrivateKey, ListenPort, Address, MTU, DNS, Table, FwMark, PreUp, PostUp, PreDown, PostDown, "
     "SaveConfig, PathMtuDiscovery, MssClamp";
 constexpr std::string_view kPeerKeys =
-    "PublicKey, PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive";
+    "PublicKey, PresharedKey, Endpoint, AllowedIPs, PersistentKeepalive, Relay";
 
 // wg-quick keys tern accepts but does not apply, and what to do instead.
 struct NotApplied {
@@ -34,7 +34,8 @@ constexpr NotApplied kNotApplied[] = {
 
 // Keys of the other section, to say where a misplaced key belongs.
 bool is_peer_key(std::string_view k) {
-  for (auto name : {"PublicKey", "PresharedKey", "Endpoint", "AllowedIPs", "PersistentKeepalive"}) {
+  for (auto name :
+       {"PublicKey", "PresharedKey", "Endpoint", "AllowedIPs", "PersistentKeepalive", "Relay"}) {
     if (iequals(k, name)) return true;
   }
   return false;
@@ -54,7 +55,7 @@ std::string shortened(std::string_view s) {
   return s.size() <= 40 ? std::string(s) : std::string(s.substr(0, 40)) + "...";
 }
 
-enum class Section { kNone, kInterface, kPeer, kControl };
+enum class Section { kNone, kInterface, kPeer, kControl, kRelay };
 
 class Parser {
  public:
@@ -119,6 +120,11 @@ Status Parser::line(int n, std::string_view text) {
       cfg_.control = ControlConfig{};
       cfg_.control->line = n;
       section_ = Section::kControl;
+    } else if (iequals(name, "Relay")) {
+      if (cfg_.relay) return error(n, "a second [Relay] section; keep one");
+      cfg_.relay = RelayConfig{};
+      cfg_.relay->line = n;
+      section_ = Section::kRelay;
     } else if (iequals(name, "Peer")) {
       section_ = Section::kPeer;
       cfg_.peers.push_back(PeerConfig{});
@@ -128,7 +134,7 @@ Status Parser::line(int n, std::string_view text) {
     } else {
       return error(n, "unknown section [" + shortened(name) +
                           "]; a config has [Interface], [Peer] and (tern's own) [Control] "
-                          "sections");
+                          "and [Relay] sections");
     }
     return {};
   }
@@ -148,6 +154,10 @@ Status Parser::line(int n, std::string_view text) {
     if (auto s = detail::control_key(*cfg_.control, key, value); !s) {
       return error(n, s.error().message);
     }
+    return {};
+  }
+  if (section_ == Section::kRelay) {
+    if (auto s = detail::relay_key(*cfg_.relay, key, value); !s) return error(n, s.error().message);
     return {};
   }
   return section_ == Section::kInterface ? interface_key(n, key, value) : peer_key(n, key, value);
@@ -221,7 +231,8 @@ Status Parser::interface_key(int n, std::string_view key, std::string_view value
 
 Status Parser::peer_key(int n, std::string_view key, std::string_view value) {
   bool known = false;
-  for (auto name : {"PublicKey", "PresharedKey", "Endpoint", "AllowedIPs", "PersistentKeepalive"}) {
+  for (auto name :
+       {"PublicKey", "PresharedKey", "Endpoint", "AllowedIPs", "PersistentKeepalive", "Relay"}) {
     if (iequals(key, name)) {
       key = name;
       known = true;
@@ -270,6 +281,11 @@ Status Parser::peer_key(int n, std::string_view key, std::string_view value) {
     auto k = detail::parse_keepalive(value);
     if (!k) return error(n, k.error().message);
     peer.persistent_keepalive = *k;
+  } else if (key == "Relay") {
+    note_single(peer_seen_, n, key);
+    auto on = detail::parse_switch(key, value);
+    if (!on) return error(n, on.error().message);
+    peer.relay = *on;
   } else {  // AllowedIPs
     for (auto item : detail::split_list(value)) {
       auto p = detail::parse_prefix(key, item, "10.0.0.2/32");
@@ -310,6 +326,22 @@ Result<InterfaceConfig> Parser::finish() {
     return error(1,
                  "there is no [Interface] section; a config starts with [Interface] and "
                  "PrivateKey = <output of `wg genkey`>");
+  }
+  if (cfg_.relay) {
+    if (auto s = detail::check_relay(*cfg_.relay); !s)
+      return error(cfg_.relay->line, s.error().message);
+  }
+  for (const auto& p : cfg_.peers) {
+    if (p.relay && !cfg_.relay) {
+      return error(p.line,
+                   "this [Peer] has Relay = on but there is no [Relay] section; add [Relay] with "
+                   "Url = turn:HOST:PORT and its credentials, or remove Relay");
+    }
+    if (p.relay && !p.endpoint) {
+      return error(p.line,
+                   "this [Peer] has Relay = on but no Endpoint; the relay sends to the peer's "
+                   "Endpoint, so add one");
+    }
   }
   if (cfg_.control) {
     if (!cfg_.peers.empty()) {

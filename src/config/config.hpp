@@ -40,7 +40,20 @@ struct PeerConfig {
   std::optional<std::string> endpoint;
   std::vector<IpPrefix> allowed_ips;  // host bits cleared, as WireGuard routes them
   uint16_t persistent_keepalive = 0;  // seconds; 0 is off
+  bool relay = false;                 // Relay = on: reached through the [Relay] allocation
   int line = 0;                       // of the [Peer] header, for messages
+};
+
+// [Relay]: a TURN server (RFC 8656) on which the agent keeps an allocation; peers with
+// Relay = on are reached through it (docs/config.md).
+struct RelayConfig {
+  std::string url;   // Url = turn:HOST[:PORT][?transport=udp], as written
+  std::string host;  // without brackets
+  uint16_t port = 3478;
+  std::string username;  // Username + Password: long-term credentials
+  std::string password;
+  std::string secret;  // Secret: TURN REST credentials (coturn's use-auth-secret)
+  int line = 0;        // of the [Relay] header
 };
 
 // [Control]: join a tern control network instead of listing peers (docs/config.md).
@@ -70,6 +83,7 @@ struct InterfaceConfig {
   // With [Control], PrivateKey is not used (the state directory keeps the key) and [Peer]
   // sections are not allowed: the control server's map is the list of peers.
   std::optional<ControlConfig> control;
+  std::optional<RelayConfig> relay;
 };
 
 // `file_name` only prefixes messages ("wg0.conf:7: ...").

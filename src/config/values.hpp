@@ -42,4 +42,8 @@ std::vector<std::string_view> split_list(std::string_view value);
 [[nodiscard]] Status control_key(ControlConfig& control, std::string_view key,
                                  std::string_view value);
 
+// One key of [Relay] (relay_keys.cpp), and the checks once the section is complete.
+[[nodiscard]] Status relay_key(RelayConfig& relay, std::string_view key, std::string_view value);
+[[nodiscard]] Status check_relay(const RelayConfig& relay);
+
 }  // namespace tern::config::detail

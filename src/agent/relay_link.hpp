@@ -1,0 +1,105 @@
+// The agent's TURN relay ([Relay], docs/config.md): one allocation on a TURN server (RFC 8656)
+// kept by core::TurnClient, on a UDP socket of its own, and the peers (Relay = on) reached
+// through it. Their WireGuard messages and path probes leave framed as ChannelData (a Send
+// indication until the channel is bound); what the relay hands back enters the device as if
+// the peer had sent it. The agent's data path (datapath.cpp) moves the bytes; this class owns
+// the socket, the client and the per-peer framing it tells the device about.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/agent.hpp"
+#include "agent/status.hpp"
+#include "base/result.hpp"
+#include "config/config.hpp"
+#include "core/device.hpp"
+#include "core/turn_client.hpp"
+#include "io/udp_socket.hpp"
+
+namespace tern::agent {
+
+// Room a relayed message needs around a WireGuard message (the Send indication's worst case).
+inline constexpr size_t kRelayHeadroom = core::kTurnSendHeadroom;
+inline constexpr size_t kRelayTailroom = core::kTurnSendTailroom;
+
+class RelayLink {
+ public:
+  // Resolves the server, binds the socket (DF set when `dont_fragment`: the search on the
+  // relay leg must see the real path) and starts allocating.
+  [[nodiscard]] static Result<std::unique_ptr<RelayLink>> start(const config::RelayConfig& config,
+                                                                bool dont_fragment, Instant now,
+                                                                WallTime wall);
+
+  int fd() const { return socket_.fd(); }
+  const Endpoint& server() const { return server_; }
+  [[nodiscard]] Status set_mark(uint32_t mark) { return socket_.set_mark(mark); }
+
+  // A peer reached through the allocation at `endpoint` (its address as the relay sees it).
+  void add_peer(core::Device& device, core::PeerId id, const Endpoint& endpoint, Instant now);
+  // Whether messages to this endpoint go through the relay: the data path asks per message.
+  bool carries(const Endpoint& to) const;
+
+  // ---- Data path ----
+  // `message` lies in a buffer with kRelayHeadroom before it and kRelayTailroom after it; it is
+  // framed in place and queued. False (counted in the device) when the relay cannot carry it.
+  bool queue(core::Device& device, const Endpoint& to, MutableBytes message, Instant now);
+  bool batch_full() const { return batch_.full(); }
+  // Sends the queued messages; whatever cannot go is counted as send_failed.
+  void flush(core::Device& device);
+
+  // What the relay sent: a STUN message or ChannelData. `deliver` gets each WireGuard
+  // message's (peer, bytes inside the datagram); the rest goes to the client.
+  io::RecvBatch& recv_batch() { return recv_; }
+  [[nodiscard]] Result<size_t> receive() { return socket_.recv(recv_); }
+  // One datagram from `from`: relayed data is returned as (peer, bytes inside `datagram`);
+  // control messages are consumed, everything else counted as a drop in the device.
+  std::optional<std::pair<Endpoint, MutableBytes>> handle_datagram(core::Device& device,
+                                                                   const Endpoint& from,
+                                                                   MutableBytes datagram,
+                                                                   Instant now);
+
+  // After a batch of handle_datagram(): the client's answers and events.
+  void after_input(core::Device& device, Instant now);
+
+  // ---- Timers and control messages ----
+  std::optional<Instant> poll_timeout() const;
+  // Runs the client's timers, sends its requests, applies its events (framing per peer, a new
+  // allocation, a failure and the retry after it).
+  void on_timer(core::Device& device, Instant now, WallTime wall);
+
+  RelayStatus status(Instant now) const;
+
+ private:
+  RelayLink(const config::RelayConfig& config, Endpoint server, io::UdpSocket socket, Instant now,
+            WallTime wall);
+  core::TurnConfig turn_config(WallTime wall) const;
+  void send_control();
+  void apply_events(core::Device& device, Instant now);
+  void set_framing(core::Device& device, const Endpoint& peer, size_t framing, Instant now);
+
+  struct RelayedPeer {
+    core::PeerId id = 0;
+    Endpoint endpoint;
+  };
+
+  config::RelayConfig config_;
+  Endpoint server_;
+  io::UdpSocket socket_;
+  std::unique_ptr<core::TurnClient> client_;
+  std::vector<RelayedPeer> peers_;
+  io::SendBatch batch_;
+  io::SendBatch control_;
+  io::RecvBatch recv_;
+  std::optional<Instant> retry_at_;  // after a terminal failure: a fresh allocation then
+  std::string last_error_;
+};
+
+// Receives what the relay's socket has (a few batches at most): answers go to the client,
+// relayed WireGuard messages through the device to the TUN (defined in datapath.cpp).
+void pump_relay(Agent::State& s, Instant now);
+
+}  // namespace tern::agent
