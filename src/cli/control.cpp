@@ -11,6 +11,7 @@
 #include "cli/control_serve.hpp"
 #include "control/api.hpp"
 #include "control/duration_text.hpp"
+#include "control/open_store.hpp"
 #include "control/setup_key.hpp"
 #include "control/sqlite_store.hpp"
 #include "io/clock.hpp"
@@ -30,14 +31,17 @@ constexpr const char* kControlHelp =
     "  tern control keys create --url https://ctl.example.org:8443 --token \"$TOKEN\" "
     "--ca ca.pem\n"
     "See the machines that joined:\n"
-    "  tern control peers list --data /var/lib/tern-control";
+    "  tern control peers list --data /var/lib/tern-control\n"
+    "Servers sharing PostgreSQL: the same commands with --database postgres://...";
 
-// Where the admin commands go: the API, or the data directory itself.
+// Where the admin commands go: the API, or the store itself (the data directory's SQLite, or
+// the PostgreSQL database that servers share).
 struct Target {
   std::string url;
   std::string token;
   std::string ca;
   std::string data;
+  std::string database;
   bool json_out = false;
 
   void add_to(CLI::App* sub) {
@@ -47,14 +51,17 @@ struct Target {
                     "first start");
     sub->add_option("--ca", ca, "PEM CA file to trust for --url (e.g. DATA/ca.pem)");
     sub->add_option("--data", data, "work on this data directory directly, without a server");
+    sub->add_option("--database", database,
+                    "postgres://... : work on the servers' shared database directly");
     sub->add_flag("--json", json_out, "print JSON for scripts");
   }
 
   // The reply to one admin call, made by whichever way was chosen.
   Result<ApiReply> call(const std::string& method, const std::string& path,
                         const std::string& body = {}) const {
-    if (url.empty() == data.empty()) {
-      return fail("give either --url (with --token) or --data DIR");
+    const bool local = !data.empty() || !database.empty();
+    if (url.empty() == !local) {
+      return fail("give either --url (with --token), --data DIR or --database postgres://...");
     }
     if (!url.empty()) {
       std::string t = token;
@@ -64,9 +71,11 @@ struct Target {
       if (t.empty()) return fail("--url needs --token (or $TERN_CONTROL_TOKEN)");
       return api_call(ApiTarget{url, t, ca}, method, path, body);
     }
-    auto store = control::SqliteStore::open(data);
+    // A change on PostgreSQL reaches the running servers' agents like one made through them:
+    // each write bumps the shared revision and notifies (control/pg_store.hpp).
+    auto store = control::open_store({data, database});
     if (!store) return tl::unexpected(store.error());
-    // The token does not matter here: admin() skips it; whoever can write DIR is admin.
+    // The token does not matter here: admin() skips it; whoever can write the store is admin.
     control::Api api(**store, {}, crypto::Sha256Digest{});
     const auto r =
         api.admin(method, path, "", body, io::wall_now().unix_ns / 1'000'000'000, "local");

@@ -4,7 +4,8 @@
 # the postgres user). They share the admin token, keys and peers: a key made through one
 # registers a machine through the other, 50 registrations racing across both get 50 distinct
 # addresses, and a peer removed through instance 2 is told to its agent's stream on instance 1
-# within 2 s (NOTIFY, else the 500 ms revision poll).
+# within 2 s (NOTIFY, else the 500 ms revision poll). `tern control keys|peers --database URL`
+# work on the database itself, without a server.
 #
 #  +--------------------------------------------------------------+
 #  | ns tern-s-PID (lo only)                                      |
@@ -149,6 +150,15 @@ else
     fail "instance 1 still lists the removed peer"
   ok "instance 1 lists 50 peers"
 fi
+step "the admin commands work on the database itself (--database, no server)"
+dkey=$(ctl keys create --database "$db" --name direct$$ | tail -n1)
+[[ $dkey == tsk_* ]] || fail "keys create --database printed no key: $dkey"
+ctl keys list "${admin2[@]}" --json | jq -e ".keys[] | select(.name == \"direct$$\")" >/dev/null ||
+  fail "instance 2 does not list the key made on the database"
+n=$(ctl peers list --database "$db" --json | jq '.peers | length')
+[ "$n" = 50 ] || fail "peers list --database shows $n peers, not 50"
+ok "a key made on the database is listed by instance 2; peers list --database shows 50"
+
 api 1 GET '/api/v1/audit?limit=200' | cut -d' ' -f2- |
   jq -e '[.audit[].action] | index("peer.remove") != null' >/dev/null ||
   fail "instance 1's audit log lacks the removal made through instance 2"
