@@ -134,7 +134,7 @@ Status Parser::line(int n, std::string_view text) {
     } else {
       return error(n, "unknown section [" + shortened(name) +
                           "]; a config has [Interface], [Peer] and (tern's own) [Control] "
-                          "and [Relay] sections");
+                          "sections and [Relay]");
     }
     return {};
   }
