@@ -10,6 +10,7 @@
 #include "agent/events.hpp"
 #include "agent/resolve.hpp"
 #include "agent/routing.hpp"
+#include "agent/underlay_mtu.hpp"
 #include "base/log.hpp"
 #include "io/clock.hpp"
 
@@ -84,9 +85,12 @@ Result<std::unique_ptr<Agent>> Agent::start(const config::InterfaceConfig& confi
   if (config.path_mtu_discovery) {
     // Probes test the path itself: DF set, never fragmented here, and the kernel's cached
     // PMTU (learned from ICMP that may never come) not applied. A datagram larger than the
-    // interface MTU fails with EMSGSIZE and is counted as send_failed.
+    // interface MTU fails with EMSGSIZE: too_big_for_path, a hint for the search (datapath).
     if (auto st = s.udp.set_dont_fragment(true); !st) return fail(st.error().message);
   }
+  // Search up to the largest underlay interface (9000 on a jumbo link), before any session
+  // starts a search; a route through a smaller interface refuses the larger probes at once.
+  if (config.path_mtu_discovery) refresh_max_path_mtu(s);
   s.device.set_path_mtu_discovery(config.path_mtu_discovery, now);
   s.device.set_mss_clamp(config.mss_clamp);
   init_datapath(s);

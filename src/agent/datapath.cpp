@@ -21,10 +21,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstring>
 
 #include "agent/agent_state.hpp"
 #include "base/log.hpp"
+#include "io/clock.hpp"
 #include "wire/gso_split.hpp"
 #include "wire/virtio_net.hpp"
 
@@ -64,7 +66,13 @@ void send_batch(Agent::State& s) {
       break;
     }
     for (size_t i = done; i < done + *sent; ++i) {
-      if (s.send.error(i) != 0) s.device.count_drop(DropReason::kSendFailed, s.send.to(i));
+      const int err = s.send.error(i);
+      if (err == EMSGSIZE) {
+        // Larger than the outgoing interface: a hint for the peer's PMTU search.
+        s.device.on_send_too_big(s.send.to(i), s.send.data(i).size(), io::monotonic_now());
+      } else if (err != 0) {
+        s.device.count_drop(DropReason::kSendFailed, s.send.to(i));
+      }
     }
     done += *sent;
     if (done < s.send.size()) {

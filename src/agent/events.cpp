@@ -1,6 +1,7 @@
 #include "agent/events.hpp"
 
 #include "agent/agent_state.hpp"
+#include "agent/underlay_mtu.hpp"
 #include "base/log.hpp"
 #include "crypto/key_encoding.hpp"
 
@@ -33,6 +34,7 @@ void log_device_events(Agent::State& s) {
       case core::DeviceEvent::Kind::kEndpointChanged:
         log::info("{}: endpoint moved from {} to {}", peer_name(s, e->peer),
                   endpoint_text(e->old_endpoint), endpoint_text(e->endpoint));
+        refresh_max_path_mtu(s);  // the new route may leave through another interface
         break;
       case core::DeviceEvent::Kind::kHandshakeAbandoned:
         log::warn(
