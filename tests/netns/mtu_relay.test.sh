@@ -5,7 +5,9 @@
 # relay, counting ChannelData's 4 bytes: its overlay MTU ends 4 below a direct path's. Ping and
 # iperf3 run both ways through the relay; a 200 MiB TCP transfer A -> B arrives intact while
 # the leg's MTU drops from 1500 to MIDDLE mid-transfer and recovers within 5 s; sequenced
-# 1400-byte UDP datagrams with DF are never lost silently.
+# 1400-byte UDP datagrams with DF are never lost silently. Last, wireguard-go as the far peer
+# of a second relayed interface: any WireGuard reaches a relayed tern (a stock peer keeps the
+# configured MTU: it answers no probes).
 #
 #  +------------------+   +-------------------------+   +----------------------+   +---------------+
 #  | ns A             |   | ns R (router)           |   | ns S (relay)         |   | ns B          |
@@ -15,7 +17,8 @@
 #  +------------------+   |  ICMPv6 2               |   |  (lib_mtu.sh's "B")  |   |  A's relayed  |
 #                         +-------------------------+   +----------------------+   |  address      |
 #  A has no route to 203.0.113.0/24: only the relay reaches B.                      +---------------+
-#  tunnel 10.81.1.0/24 fd81:1::/64 (A .1, B .2), MTU 1420; B listens on 51830.
+#  tunnels 10.81.1.0/24 fd81:1::/64 tern-tern (A .1, B .2), MTU 1420, B on 51830;
+#          10.81.2.0/24 tern-wireguard-go, wireguard-go on 51832.
 #
 # MIDDLE_MTU (default 1280) and TRANSFER_MB (default 200) tune it. Needs TERN_TOOLS
 # (mtu_udp_seq) besides TERN, and coturn's turnserver, iperf3, jq.
@@ -145,6 +148,28 @@ for dst in 10.81.1.2 fd81:1::2; do
   fi
   port=$((port + 1))
 done
+step "wireguard-go as the far peer: any WireGuard reaches a relayed tern"
+if command -v "${WIREGUARD_GO:-wireguard-go}" >/dev/null 2>&1; then
+  ga=$(iface_name ga)
+  gb=$(iface_name gb)
+  read -r kga_priv kga_pub < <(keypair)
+  read -r kgb_priv kgb_pub < <(keypair)
+  conf_interface "$TERN_WORK/$ga.conf" "$kga_priv" 51833 "10.81.2.1/24" 1420
+  conf_peer "$TERN_WORK/$ga.conf" "$kgb_pub" "10.81.2.2/32" "$PEER_IP:51832" 25
+  printf 'Relay = on\n\n[Relay]\nUrl = turn:%s\nUsername = alice\nPassword = s3cret\n' \
+    "$RELAY_IP" >>"$TERN_WORK/$ga.conf"
+  conf_interface "$TERN_WORK/$gb.conf" "$kgb_priv" 51832 "10.81.2.2/24" 1420
+  conf_peer "$TERN_WORK/$gb.conf" "$kga_pub" "10.81.2.1/32"
+  peer_up "$PEER" "$gb" "$TERN_WORK/$gb.conf" wireguard-go
+  peer_up "$MTU_NS_A" "$ga" "$TERN_WORK/$ga.conf" tern
+  ping_check "$MTU_NS_A" 10.81.2.2 5 5 20
+  ping_check "$PEER" 10.81.2.1 5 5 20
+  ok "wireguard-go answers at $(wg_in "$PEER" show "$gb" endpoints | awk '{ print $2 }')" \
+    "(A's second allocation); a stock peer keeps overlay MTU $(tern_peer_json "$MTU_NS_A" "$ga" overlay_mtu)"
+else
+  say "wireguard-go is missing: step skipped"
+fi
+
 say "A: ptb_sent $(tern_peer_json "$MTU_NS_A" "$ta" ptb_sent), mss_clamped" \
   "$(tern_peer_json "$MTU_NS_A" "$ta" mss_clamped), drops $(tern_peer_json "$MTU_NS_A" "$ta" drops_total)"
 say "relay: $(status_a | jq -c '.interfaces[0].relay | {state, relayed_address, peers}')"
