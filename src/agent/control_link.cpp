@@ -314,8 +314,9 @@ void ControlLink::Impl::on_registered(Agent::State& s, Instant now, WallTime wal
   if (!answer) return failed(s, now, "the register answer: " + answer.error().message);
   state.stream_token = answer->stream_token;
   if (auto st = save_registration(state); !st) log::warn("control: {}", st.error().message);
-  log::info("control: registered with {} as {}", options.url, answer->map.self.ipv4.to_string());
-  on_update(s, follower.on_map(std::move(answer->map)), now, wall);
+  log::info("control: registered with {} as {}", options.url, answer->ipv4.to_string());
+  // The map comes as the stream's first message (older servers also sent it here).
+  if (answer->map) on_update(s, follower.on_map(std::move(*answer->map)), now, wall);
   close(s);
   phase = Phase::kWaiting;
   retry_at = now;  // the stream, right away

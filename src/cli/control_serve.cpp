@@ -141,7 +141,9 @@ Status serve(const ServeOptions& o) {
   if (!signals) return tl::unexpected(signals.error());
   auto poller = io::Poller::create();
   if (!poller) return tl::unexpected(poller.error());
-  auto listener = io::TcpListener::listen(*listen);
+  // A deep backlog: while the loop holds all the connections it may, new ones wait there
+  // (accepted once some close) instead of being refused; the kernel caps it at somaxconn.
+  auto listener = io::TcpListener::listen(*listen, 4096);
   if (!listener) return tl::unexpected(listener.error());
   const Endpoint bound = listener->local();
   std::printf("tern control: listening on %s://%s (%s %s, network %s and %s)\n",

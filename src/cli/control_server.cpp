@@ -125,14 +125,13 @@ void Server::watch_changes(bool recheck) {
 }
 
 void Server::accept_all(Instant now) {
-  for (;;) {
+  while (conns_.size() < kMaxConnections) {
     auto accepted = listener_.accept();
     if (!accepted) {
       log::warn("tern control: accept: {}", accepted.error().message);
       return;
     }
     if (!*accepted) return;
-    if (conns_.size() >= kMaxConnections) continue;  // closed at once: the client retries
     io::TcpStream tcp = std::move(**accepted);
     const Endpoint peer = tcp.peer();
     std::unique_ptr<Connection> c;
@@ -142,11 +141,11 @@ void Server::accept_all(Instant now) {
         log::debug("tern control: TLS from {}: {}", peer.to_string(), tls.error().message);
         continue;
       }
-      c.reset(
-          new Connection{std::move(*tls), peer, now + kRequestTimeout, {}, {}, 0, false, false, 0});
+      c.reset(new Connection{
+          std::move(*tls), peer, now + kRequestTimeout, {}, {}, 0, false, false, false, 0});
     } else {
-      c.reset(
-          new Connection{std::move(tcp), peer, now + kRequestTimeout, {}, {}, 0, false, false, 0});
+      c.reset(new Connection{
+          std::move(tcp), peer, now + kRequestTimeout, {}, {}, 0, false, false, false, 0});
     }
     const uint64_t token = next_token_++;
     if (auto st = poller_.add(net_fd(c->stream), token, true, false); !st) continue;
@@ -154,6 +153,14 @@ void Server::accept_all(Instant now) {
     conns_.emplace(token, std::move(c));
     drive(token, ref, now);
   }
+  pace_accepting();
+}
+
+void Server::pace_accepting() {
+  // The listener is level-triggered: left in the poller while full, it would wake every turn.
+  const bool want = conns_.size() < kMaxConnections;
+  if (want == accepting_) return;
+  if (poller_.modify(listener_.fd(), kTokenListener, want, false)) accepting_ = want;
 }
 
 void Server::close(uint64_t token) {
@@ -162,6 +169,7 @@ void Server::close(uint64_t token) {
   if (auto* tls = std::get_if<io::TlsStream>(&it->second->stream)) tls->shutdown();
   poller_.remove(net_fd(it->second->stream));
   conns_.erase(it);
+  pace_accepting();
 }
 
 void Server::want(uint64_t token, Connection& c, io::IoWait wait) {
@@ -186,6 +194,9 @@ void Server::drive(uint64_t token, Connection& c, Instant now) {
       if (w->would_block()) return want(token, c, w->wait);
       c.sent += w->bytes;
     }
+    // Plain HTTP with the whole request read: closing now cannot reset the answer (nothing
+    // unread on our side), and frees the slot at once instead of when the client's end comes.
+    if (std::holds_alternative<io::TcpStream>(c.stream) && !c.unread) return close(token);
     if (auto* tcp = std::get_if<io::TcpStream>(&c.stream)) (void)tcp->shutdown_write();
     if (auto* tls = std::get_if<io::TlsStream>(&c.stream)) tls->shutdown();
     c.draining = true;
@@ -222,6 +233,7 @@ bool Server::read_request(uint64_t token, Connection& c, Instant now) {
         NetStream stream = std::move(c.stream);
         const Endpoint peer = c.peer;
         conns_.erase(token);
+        pace_accepting();
         streams_.adopt(token, std::move(stream), peer, std::move(*ok), rest, now, unix_now());
         return false;
       }
@@ -234,6 +246,7 @@ bool Server::read_request(uint64_t token, Connection& c, Instant now) {
     log::debug("tern control: {} {} {} -> {}", c.peer.to_string(), request.method, request.path,
                response.status);
     c.out = control::serialize_response(response, true);
+    c.unread = parsed.result != control::HttpParse::kOk || parsed.consumed < c.in.size();
     c.in.clear();
     c.answered = true;
     return true;

@@ -1,5 +1,6 @@
 // The control server's loop: one epoll loop over the listener, the plain HTTP requests
-// (one per connection, answered by control::Api, 10 s to send it, at most 512 open) and
+// (one per connection, answered by control::Api, 10 s to send it, at most 512 open: at the
+// bound the loop stops accepting and leaves new connections in the listen backlog) and
 // the agents' streams (cli/control_stream.hpp, their own bound). It publishes map changes
 // after every change made here, when the store signals or its revision moves (another
 // server on the same database), and every minute (relay credentials roll over).
@@ -49,11 +50,14 @@ class Server {
     std::string out;
     size_t sent = 0;
     bool answered = false;  // `out` holds the whole response
+    bool unread = false;    // the request was refused before all of it was read
     bool draining = false;  // response sent: reading what is left, then closing
     size_t drained = 0;
   };
 
   void accept_all(Instant now);
+  // Accepting stops at kMaxConnections and resumes below it.
+  void pace_accepting();
   void close(uint64_t token);
   void want(uint64_t token, Connection& c, io::IoWait wait);
   void drive(uint64_t token, Connection& c, Instant now);
@@ -73,6 +77,7 @@ class Server {
   std::map<uint64_t, std::unique_ptr<Connection>> conns_;
   StreamSet streams_;
   uint64_t next_token_;
+  bool accepting_ = true;
   // The store's change socket as registered with the poller. A PostgreSQL store that
   // reconnected has a new socket, perhaps under the old number (the kernel dropped the
   // closed one from epoll), so it is compared every round and re-added every poll.

@@ -236,11 +236,22 @@ Result<RegisterAnswer> parse_register_answer(std::string_view body, const crypto
   if (!token->starts_with("tpt_")) return fail("\"stream_token\" is not a tpt_ token");
   a.stream_token = std::move(*token);
   const auto map = j.find("map");
-  if (map == j.end()) return fail("the register answer has no \"map\"");
-  auto m = parse_map(*map);
-  if (!m) return tl::unexpected(m.error());
-  if (m->self.public_key != own_key) return fail("the map's \"self\" is another peer");
-  a.map = std::move(*m);
+  if (map != j.end()) {
+    auto m = parse_map(*map);
+    if (!m) return tl::unexpected(m.error());
+    if (m->self.public_key != own_key) return fail("the map's \"self\" is another peer");
+    a.ipv4 = m->self.ipv4;
+    a.map = std::move(*m);
+    return a;
+  }
+  const auto peer = j.find("peer");
+  if (peer == j.end() || !peer->is_object()) return fail("the register answer has no \"peer\"");
+  auto key = key_field(*peer, "public_key");
+  if (!key) return fail("\"peer\": " + key.error().message);
+  if (*key != own_key) return fail("the answer's \"peer\" is another machine");
+  auto v4 = address_field(*peer, "ipv4", true);
+  if (!v4) return fail("\"peer\": " + v4.error().message);
+  a.ipv4 = *v4;
   return a;
 }
 

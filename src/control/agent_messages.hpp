@@ -4,6 +4,7 @@
 // checked: the server is trusted with the map, not with the agent's memory.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -30,10 +31,12 @@ inline constexpr size_t kMaxFieldLength = 1024;
                                                 const std::vector<Endpoint>& endpoints);
 
 struct RegisterAnswer {
-  NetworkMap map;
-  std::string stream_token;  // "tpt_..."
+  std::optional<NetworkMap> map;  // servers before the map came only by stream sent one
+  IpAddress ipv4;                 // the machine's overlay address
+  std::string stream_token;       // "tpt_..."
 };
-// The body of a 200/201 answer to POST /api/v1/register. `own_key` must be the map's self.
+// The body of a 200/201 answer to POST /api/v1/register. `own_key` must be the map's self,
+// or the "peer" record's key when there is no map (the stream's first message brings it).
 [[nodiscard]] Result<RegisterAnswer> parse_register_answer(std::string_view body,
                                                            const crypto::Key& own_key);
 

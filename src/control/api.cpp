@@ -167,14 +167,10 @@ HttpResponse Api::register_peer(const HttpRequest& request, const Caller& caller
     const std::string name(verdict_name(reg->verdict));
     return error_response(403, "the setup key is " + name, name);
   }
-  auto peers = store_.list_peers();
-  if (!peers) return internal_error(peers.error());
-  auto revision = store_.revision();
-  if (!revision) return internal_error(revision.error());
-  const NetworkMap map =
-      build_map(*peers, *reg->peer, store_.plan(), options_.relays, *revision, caller.now_unix);
+  // The machine's own record and where to get its map: the stream's first message is the
+  // full map. (A map here would make each registration O(peers), all of them O(peers^2).)
   return json_response(reg->created ? 201 : 200, {{"peer", peer_record_json(*reg->peer)},
-                                                  {"map", map_json(map)},
+                                                  {"stream", "/api/v1/stream"},
                                                   {"stream_token", reg->stream_token}});
 }
 

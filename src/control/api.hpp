@@ -3,7 +3,7 @@
 // admin commands run the same routes on a local data directory through admin().
 //
 //   GET    /healthz                  no auth
-//   POST   /api/v1/register          setup key + public key -> addresses + network map
+//   POST   /api/v1/register          setup key + public key -> its record + stream token
 //   GET    /api/v1/keys              admin token (Authorization: Bearer tat_...)
 //   POST   /api/v1/keys              -> 201 {"key": {...}, "secret": "tsk_..."}
 //   DELETE /api/v1/keys/{id}

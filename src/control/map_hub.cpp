@@ -21,7 +21,8 @@ struct SharedDiff {
   std::vector<std::string> upserted_json;
   std::string removed_json;  // ["KEY",...]
   bool removed_any = false;
-  std::string common;  // the delta of a stream none of whose own things changed
+  std::shared_ptr<const std::string> common;  // the delta of a stream none of whose own things
+                                              // changed, one buffer for all of them
 };
 
 SharedDiff diff_lists(const std::vector<MapPeer>& from, const std::vector<MapPeer>& to) {
@@ -83,23 +84,54 @@ std::shared_ptr<const MapHub::PeerList> MapHub::peer_list(const std::vector<Peer
   return latest_;
 }
 
-std::string MapHub::subscribe(uint64_t stream, const PeerRecord& self,
-                              const std::vector<PeerRecord>& all, const AddressPlan& plan,
-                              int64_t revision, int64_t now_unix) {
-  auto list = peer_list(all, revision);
-  NetworkMap map;
-  map.revision = revision;
-  map.self = map_peer(self);
-  map.v4 = plan.v4;
-  map.v6 = plan.v6;
-  map.peers.reserve(list->peers.size());
+const MapHub::PeerText& MapHub::peer_text(const std::shared_ptr<const PeerList>& list) {
+  if (text_.list == list) return text_;
+  std::string text;
+  std::vector<size_t> starts;
+  starts.reserve(list->peers.size());
   for (const auto& p : list->peers) {
-    if (p.public_key != self.public_key) map.peers.push_back(p);
+    if (!starts.empty()) text += ',';
+    starts.push_back(text.size());
+    text += peer_json(p).dump();
   }
-  map.relays = map_relays(relays_, self.public_key, now_unix);
-  std::string message = map_json(map).dump();
-  subs_[stream] = Subscription{std::move(map.self), std::move(map.relays), std::move(list)};
-  return message;
+  text_ = PeerText{list, std::make_shared<const std::string>(std::move(text)), std::move(starts)};
+  return text_;
+}
+
+SharedMessage MapHub::subscribe(uint64_t stream, const PeerRecord& self,
+                                const std::vector<PeerRecord>& all, const AddressPlan& plan,
+                                int64_t revision, int64_t now_unix) {
+  auto list = peer_list(all, revision);
+  const PeerText& shared = peer_text(list);
+  MapPeer me = map_peer(self);
+  std::vector<MapRelay> relays = map_relays(relays_, self.public_key, now_unix);
+
+  // map_json(map).dump() assembled around the shared list (nlohmann orders an object's keys
+  // alphabetically, "peers" first): the list is sent without this stream's own entry.
+  SharedMessage m;
+  m.push_back(own_text(R"({"peers":[)"));
+  const std::string& text = *shared.text;
+  const auto own = std::lower_bound(list->peers.begin(), list->peers.end(), me, by_key);
+  if (own != list->peers.end() && own->public_key == me.public_key) {
+    const auto i = static_cast<size_t>(own - list->peers.begin());
+    if (i + 1 < shared.starts.size()) {  // "...,ME,NEXT...": skip "ME,"
+      if (i > 0) m.push_back(SharedText{shared.text, 0, shared.starts[i]});
+      m.push_back(SharedText{shared.text, shared.starts[i + 1], text.size()});
+    } else if (i > 0) {  // "...,ME": keep what comes before the comma
+      m.push_back(SharedText{shared.text, 0, shared.starts[i] - 1});
+    }
+  } else if (!text.empty()) {
+    m.push_back(SharedText{shared.text, 0, text.size()});
+  }
+  nlohmann::json relays_j = nlohmann::json::array();
+  for (const auto& r : relays)
+    relays_j.push_back(relay_json(r));
+  m.push_back(own_text(R"(],"relays":)" + relays_j.dump() + R"(,"revision":)" +
+                       std::to_string(revision) + R"(,"self":)" + peer_json(me).dump() +
+                       R"(,"type":"map","v4":)" + nlohmann::json(plan.v4.to_string()).dump() +
+                       R"(,"v6":)" + nlohmann::json(plan.v6.to_string()).dump() + "}"));
+  subs_[stream] = Subscription{std::move(me), std::move(relays), std::move(list)};
+  return m;
 }
 
 std::vector<MapPush> MapHub::publish(const std::vector<PeerRecord>& all, const AddressPlan&,
@@ -117,7 +149,7 @@ std::vector<MapPush> MapHub::publish(const std::vector<PeerRecord>& all, const A
     const crypto::Key& key = sub.self.public_key;
     const auto own = std::lower_bound(next->peers.begin(), next->peers.end(), sub.self, by_key);
     if (own == next->peers.end() || own->public_key != key) {
-      out.push_back(MapPush{it->first, R"({"type":"removed"})", true});
+      out.push_back(MapPush{it->first, {own_text(R"({"type":"removed"})")}, true});
       it = subs_.erase(it);
       continue;
     }
@@ -150,17 +182,18 @@ std::vector<MapPush> MapHub::publish(const std::vector<PeerRecord>& all, const A
       }
       const std::string self_text = self_changed ? peer_json(sub.self).dump() : std::string();
       if (self_changed || relays_changed || others > 0 || d.removed_any) {
-        out.push_back(MapPush{
-            it->first,
-            delta_text(sub.seen->revision, revision, relays_changed ? &relays_text : nullptr, d,
-                       self_changed ? &self_text : nullptr, skip),
-            false});
+        out.push_back(MapPush{it->first,
+                              {own_text(delta_text(sub.seen->revision, revision,
+                                                   relays_changed ? &relays_text : nullptr, d,
+                                                   self_changed ? &self_text : nullptr, skip))},
+                              false});
       }
     } else if (others > 0 || d.removed_any) {
-      if (d.common.empty()) {
-        d.common = delta_text(sub.seen->revision, revision, nullptr, d, nullptr, skip);
+      if (!d.common) {
+        d.common = std::make_shared<const std::string>(
+            delta_text(sub.seen->revision, revision, nullptr, d, nullptr, skip));
       }
-      out.push_back(MapPush{it->first, d.common, false});
+      out.push_back(MapPush{it->first, {whole(d.common)}, false});
     }
     sub.seen = next;
     ++it;

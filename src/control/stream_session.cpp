@@ -52,32 +52,64 @@ std::string ws_upgrade_response(std::string_view accept_key) {
 }
 
 StreamSession::StreamSession(std::string_view accept_key, Instant now, StreamLimits limits)
-    : limits_(limits),
-      out_(ws_upgrade_response(accept_key)),
-      last_heard_(now),
-      next_ping_(now + limits.ping_interval) {}
+    : limits_(limits), last_heard_(now), next_ping_(now + limits.ping_interval) {
+  (void)queue(ws_upgrade_response(accept_key));
+}
+
+std::string_view StreamSession::output() const {
+  return out_.empty() ? std::string_view() : out_.front().view();
+}
 
 void StreamSession::consume_output(size_t n) {
-  out_head_ = std::min(out_.size(), out_head_ + n);
-  if (out_head_ == out_.size()) {
-    out_.clear();
-    out_head_ = 0;
-  } else if (out_head_ > (64 << 10) && out_head_ > out_.size() / 2) {
-    out_.erase(0, out_head_);
-    out_head_ = 0;
+  while (n > 0 && !out_.empty()) {
+    Chunk& c = out_.front();
+    const size_t take = std::min(n, c.view().size());
+    c.head += take;
+    out_bytes_ -= take;
+    n -= take;
+    if (c.view().empty()) out_.pop_front();  // its buffer goes (or one reference to it)
   }
 }
 
-bool StreamSession::queue(std::string frame) {
+bool StreamSession::fits(size_t bytes) {
   if (state_ == State::kFinished) return false;
-  if (out_.size() - out_head_ + frame.size() > limits_.max_output) {
+  if (out_bytes_ + bytes > limits_.max_output) {
     out_.clear();
-    out_head_ = 0;
+    out_bytes_ = 0;
     state_ = State::kFinished;
     end_ = StreamEnd::kOverflow;
     return false;
   }
-  out_.append(frame);
+  return true;
+}
+
+bool StreamSession::queue(std::string_view bytes) {
+  if (!fits(bytes.size())) return false;
+  // Small own bytes join the last own chunk (not yet written from, so it cannot move under
+  // the socket) rather than making one chunk each.
+  if (out_.empty() || out_.back().shared.text || out_.back().head > 0 ||
+      out_.back().own.size() + bytes.size() > (64 << 10)) {
+    out_.push_back(Chunk{});
+  }
+  out_.back().own.append(bytes);
+  out_bytes_ += bytes.size();
+  return true;
+}
+
+bool StreamSession::send_text(const SharedMessage& message) {
+  if (state_ != State::kOpen) return false;
+  const size_t n = message_size(message);
+  if (!fits(n + 14)) return false;  // with the frame head: the slices below all fit
+  if (!queue(ws_frame_head(WsOpcode::kText, n))) return false;
+  for (const auto& part : message) {
+    if (part.size() == 0) continue;
+    if (part.size() < 512) {
+      (void)queue(part.view());  // fits: counted above
+      continue;
+    }
+    out_.push_back(Chunk{{}, part, 0});
+    out_bytes_ += part.size();
+  }
   return true;
 }
 

@@ -8,8 +8,10 @@
 //
 // Pings go out every ping_interval; a stream that sent nothing for idle_timeout is dead.
 // Output is bounded: a stream that cannot keep up is dropped (it reconnects to a full map)
-// rather than holding the server's memory. Endpoints reports are applied at most once per
-// endpoints_interval; a faster agent has its latest report applied at the next slot.
+// rather than holding the server's memory. Output is a queue of slices: the stream's own
+// bytes (frame heads, pings, its own messages) and, by reference, buffers shared with other
+// streams (control/shared_text.hpp), each freed once written. Endpoints reports are applied at most
+// once per endpoints_interval; a faster agent has its latest report applied at the next slot.
 #pragma once
 
 #include <cstddef>
@@ -23,6 +25,7 @@
 
 #include "base/ip.hpp"
 #include "base/time.hpp"
+#include "control/shared_text.hpp"
 
 namespace tern::control {
 
@@ -30,7 +33,7 @@ struct StreamLimits {
   Duration ping_interval = std::chrono::seconds(20);
   Duration idle_timeout = std::chrono::seconds(60);
   Duration close_timeout = std::chrono::seconds(5);  // waiting for the agent's close frame
-  size_t max_output = 4 << 20;                       // bytes queued and not yet written
+  size_t max_output = 16 << 20;                      // bytes queued and not yet written
   size_t max_message = 64 << 10;                     // one agent message, fragments joined
   Duration endpoints_interval = std::chrono::seconds(1);
 };
@@ -82,12 +85,16 @@ class StreamSession {
   // Queues a message (a text frame). False when it did not fit: the stream is then
   // finished with kOverflow and its output dropped.
   bool send_text(std::string_view message);
+  // The same for a message whose slices are shared with other streams (not copied).
+  bool send_text(const SharedMessage& message);
   // Starts the closing handshake (only from open).
   void close(uint16_t code, std::string_view reason, StreamEnd why, Instant now);
 
-  // What to write next; consume_output() with what the socket took.
-  [[nodiscard]] std::string_view output() const { return std::string_view(out_).substr(out_head_); }
+  // What to write next (empty: nothing), one slice at a time; consume_output() with what
+  // the socket took.
+  [[nodiscard]] std::string_view output() const;
   void consume_output(size_t n);
+  size_t output_size() const { return out_bytes_; }
 
   bool open() const { return state_ == State::kOpen; }
   // Close the connection now, after writing what output() holds if the socket takes it.
@@ -98,7 +105,17 @@ class StreamSession {
  private:
   enum class State : uint8_t { kOpen, kClosing, kFinished };
 
-  bool queue(std::string frame);
+  // A slice of output: the stream's own bytes, or a shared buffer's.
+  struct Chunk {
+    std::string own;
+    SharedText shared;  // when shared.text is set
+    size_t head = 0;    // written so far
+    std::string_view view() const {
+      return (shared.text ? shared.view() : std::string_view(own)).substr(head);
+    }
+  };
+  bool fits(size_t bytes);
+  bool queue(std::string_view bytes);
   void on_frame(uint8_t opcode, bool fin, std::string& payload, Instant now);
   void on_message(std::string_view text);
   void fail(uint16_t code, StreamEnd why);
@@ -107,9 +124,9 @@ class StreamSession {
   State state_ = State::kOpen;
   StreamEnd end_ = StreamEnd::kNone;
   std::string in_;
-  std::string out_;
-  size_t out_head_ = 0;
-  std::string message_;  // a fragmented text message being joined
+  std::deque<Chunk> out_;
+  size_t out_bytes_ = 0;  // not yet written
+  std::string message_;   // a fragmented text message being joined
   bool in_message_ = false;
   Instant last_heard_;
   Instant next_ping_;

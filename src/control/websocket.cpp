@@ -89,13 +89,10 @@ WsParsed parse_ws_frame(std::string_view data, bool masked, WsFrame& out, size_t
   return {WsParse::kOk, pos + static_cast<size_t>(length)};
 }
 
-std::string encode_ws_frame(WsOpcode opcode, std::string_view payload,
-                            std::optional<std::array<uint8_t, 4>> mask) {
-  std::string out;
-  out.reserve(payload.size() + 14);
+namespace {
+
+void append_head(std::string& out, WsOpcode opcode, uint64_t n, uint8_t mask_bit) {
   out.push_back(static_cast<char>(0x80 | static_cast<uint8_t>(opcode)));
-  const uint8_t mask_bit = mask ? 0x80 : 0;
-  const uint64_t n = payload.size();
   if (n < 126) {
     out.push_back(static_cast<char>(mask_bit | n));
   } else if (n <= 0xFFFF) {
@@ -107,6 +104,21 @@ std::string encode_ws_frame(WsOpcode opcode, std::string_view payload,
     for (int shift = 56; shift >= 0; shift -= 8)
       out.push_back(static_cast<char>(n >> shift));
   }
+}
+
+}  // namespace
+
+std::string ws_frame_head(WsOpcode opcode, uint64_t size) {
+  std::string out;
+  append_head(out, opcode, size, 0);
+  return out;
+}
+
+std::string encode_ws_frame(WsOpcode opcode, std::string_view payload,
+                            std::optional<std::array<uint8_t, 4>> mask) {
+  std::string out;
+  out.reserve(payload.size() + 14);
+  append_head(out, opcode, payload.size(), mask ? 0x80 : 0);
   if (mask) {
     for (uint8_t m : *mask)
       out.push_back(static_cast<char>(m));

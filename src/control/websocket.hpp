@@ -32,7 +32,9 @@
 
 namespace tern::control {
 
-inline constexpr size_t kMaxWsPayload = 1 << 20;
+// The agent's bound on one server message: a full map of 65,536 peers (agent_messages.hpp)
+// fits, at about 160 bytes each.
+inline constexpr size_t kMaxWsPayload = 16 << 20;
 
 enum class WsOpcode : uint8_t {
   kContinuation = 0x0,
@@ -63,6 +65,9 @@ struct WsParsed {
 // A whole frame (FIN set); masked with `mask` when given (a client's frames).
 [[nodiscard]] std::string encode_ws_frame(WsOpcode opcode, std::string_view payload,
                                           std::optional<std::array<uint8_t, 4>> mask = {});
+
+// The head of an unmasked frame (FIN set) whose payload of `size` bytes follows it.
+[[nodiscard]] std::string ws_frame_head(WsOpcode opcode, uint64_t size);
 
 // Sec-WebSocket-Accept for a client's Sec-WebSocket-Key (§4.2.2): base64(SHA-1(key + GUID)).
 [[nodiscard]] std::string ws_accept_key(std::string_view client_key);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real `tern control serve` (TLS with a --dev-self-signed certificate) driven by its own
-# admin commands and by curl: setup keys, registration with the network map, every error
+# admin commands and by curl: setup keys, registration and the network map (the stream's first
+# message, read with tests/tools/control_stream_client), every error
 # code the API promises (401 token, 403 naming the key's problem, 400 bad public key, 413
 # oversized body, 429 guessing), 50 concurrent registrations with 50 distinct addresses,
 # an online backup, and a restart that keeps every key, peer and the admin token.
@@ -97,10 +98,17 @@ pub2=$(new_pub)
 r=$(register "$reusable" "$pub2")
 expect_status "reusable key" 201 "" "$r"
 body=${r#* }
-[ "$(jq -r '.map.peers[0].public_key' <<<"$body")" = "$pub1" ] || fail "map lacks the first peer: $body"
 [ "$(jq -r '.peer.tags | join(",")' <<<"$body")" = ci,web ] || fail "tags not inherited: $body"
-user=$(jq -r '.map.relays[0].username' <<<"$body")
-pass=$(jq -r '.map.relays[0].password' <<<"$body")
+jq -e 'has("map") | not' <<<"$body" >/dev/null || fail "the answer carries the map: $body"
+# The map is the stream's first message (the answer's size does not grow with the network).
+client=${TERN_TOOLS:-}/control_stream_client
+[ -x "$client" ] || skip "TERN_TOOLS/control_stream_client is missing (build the tests/tools programs)"
+in_s timeout 20 "$client" --url "$url" --ca "$data/ca.pem" --token "$(jq -r .stream_token <<<"$body")" \
+  --seconds 2 >"$TERN_WORK/map.out" 2>"$TERN_WORK/map.err" || fail "stream: $(tail -n 2 "$TERN_WORK/map.err")"
+map=$(grep -m1 '"type":"map"' "$TERN_WORK/map.out") || fail "no map on the stream: $(cat "$TERN_WORK/map.err")"
+[ "$(jq -r '.peers[0].public_key' <<<"$map")" = "$pub1" ] || fail "map lacks the first peer: $map"
+user=$(jq -r '.relays[0].username' <<<"$map")
+pass=$(jq -r '.relays[0].password' <<<"$map")
 [ "$user" = "${user%%:*}:$pub2" ] || fail "relay username is not expiry:peer: $user"
 want=$(printf '%s' "$user" | openssl dgst -sha1 -hmac relay-secret -binary | base64)
 [ "$pass" = "$want" ] || fail "relay password is not base64(HMAC-SHA1(secret, username))"

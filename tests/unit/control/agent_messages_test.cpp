@@ -64,7 +64,7 @@ TEST(AgentMessages, FollowingTheHubEndsWhereAFullMapWould) {
   std::mt19937 rng(11);
   auto all = records(rng, 6);
   MapHub hub(kRelays);
-  auto first = parse_stream_message(hub.subscribe(1, all[0], all, plan(), 1, 1000));
+  auto first = parse_stream_message(joined(hub.subscribe(1, all[0], all, plan(), 1, 1000)));
   ASSERT_TRUE(first);
   NetworkMap map = std::get<NetworkMap>(*first);
   uint8_t next_id = 7;
@@ -83,7 +83,7 @@ TEST(AgentMessages, FollowingTheHubEndsWhereAFullMapWould) {
     }
     const int64_t now = 1000 + rev * 1000;  // credentials roll over now and then
     for (const auto& push : hub.publish(all, plan(), rev, now)) {
-      auto msg = parse_stream_message(push.message);
+      auto msg = parse_stream_message(joined(push.message));
       ASSERT_TRUE(msg) << msg.error().message;
       const auto& delta = std::get<MapDelta>(*msg);
       // Revisions that changed nothing for this agent were never sent: `from` may be ahead.

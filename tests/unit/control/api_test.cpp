@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/agent_messages.hpp"
 #include "control/api_requests.hpp"
 #include "control/secret.hpp"
 #include "control/sqlite_store.hpp"
@@ -86,7 +87,7 @@ TEST_F(ApiTest, AdminRoutesNeedTheToken) {
   EXPECT_EQ(admin_call("PUT", "/api/v1/keys").status, 405);
 }
 
-TEST_F(ApiTest, RegistrationGivesAddressesAndTheMap) {
+TEST_F(ApiTest, RegistrationGivesAddressesAndTheStreamNotTheMap) {
   const std::string key = create_key({{"reusable", true}, {"tags", {"ci"}}});
   auto first = register_with(key, new_public_key());
   ASSERT_EQ(first.status, 201) << first.body;
@@ -97,11 +98,18 @@ TEST_F(ApiTest, RegistrationGivesAddressesAndTheMap) {
   EXPECT_EQ(j["peer"]["ipv4"], "100.64.0.2");
   EXPECT_TRUE(j["stream_token"].get<std::string>().starts_with("tpt_"));
   EXPECT_EQ(j["peer"]["tags"][0], "ci");
-  EXPECT_EQ(j["map"]["self"]["public_key"], pub);
-  ASSERT_EQ(j["map"]["peers"].size(), 1u);
-  EXPECT_EQ(j["map"]["peers"][0]["ipv4"], "100.64.0.1");
-  const std::string user = j["map"]["relays"][0]["username"];
-  EXPECT_TRUE(user.ends_with(":" + pub));
+  EXPECT_EQ(j["peer"]["public_key"], pub);
+  // The map comes as the stream's first message: an answer's size does not grow with peers.
+  EXPECT_FALSE(j.contains("map"));
+  EXPECT_EQ(j["stream"], "/api/v1/stream");
+  // The agent takes the answer without a map (its stream brings it).
+  auto own = crypto::key_from_base64(pub);
+  ASSERT_TRUE(own);
+  auto answer = parse_register_answer(second.body, *own);
+  ASSERT_TRUE(answer) << answer.error().message;
+  EXPECT_FALSE(answer->map);
+  EXPECT_EQ(answer->ipv4.to_string(), "100.64.0.2");
+  EXPECT_FALSE(parse_register_answer(first.body, *own));  // another machine's answer
   // The same machine again: 200, the same address.
   auto again = register_with(key, pub);
   EXPECT_EQ(again.status, 200);

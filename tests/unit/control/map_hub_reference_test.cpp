@@ -38,13 +38,14 @@ class SlowHub {
         if (!self && p.public_key == it->second.self.public_key) self = &p;
       }
       if (!self) {
-        out.push_back(MapPush{it->first, R"({"type":"removed"})", true});
+        out.push_back(MapPush{it->first, {own_text(R"({"type":"removed"})")}, true});
         it = subs_.erase(it);
         continue;
       }
       NetworkMap next = build_map(all, *self, plan(), relays_, revision, now);
       const MapDelta delta = diff_maps(it->second, next);
-      if (!delta.empty()) out.push_back(MapPush{it->first, delta_json(delta).dump(), false});
+      if (!delta.empty())
+        out.push_back(MapPush{it->first, {own_text(delta_json(delta).dump())}, false});
       it->second = std::move(next);
       ++it;
     }
@@ -135,7 +136,7 @@ void run_history(uint32_t seed, const std::vector<RelayConfig>& relays) {
     } else if (op < 5 && !w.all.empty()) {  // a stream opens (maybe twice for one peer)
       const PeerRecord self = w.all[w.pick(w.all.size())];
       const uint64_t stream = next_stream++;
-      const std::string a = hub.subscribe(stream, self, w.all, plan(), revision, now);
+      const std::string a = joined(hub.subscribe(stream, self, w.all, plan(), revision, now));
       const std::string b = slow.subscribe(stream, self, w.all, revision, now);
       ASSERT_EQ(a, b) << where;
       MapFollower agent(self.public_key);
@@ -155,11 +156,11 @@ void run_history(uint32_t seed, const std::vector<RelayConfig>& relays) {
       ASSERT_EQ(got.size(), want.size()) << where;
       for (size_t i = 0; i < got.size(); ++i) {
         ASSERT_EQ(got[i].stream, want[i].stream) << where;
-        ASSERT_EQ(got[i].message, want[i].message) << where;
+        ASSERT_EQ(joined(got[i].message), joined(want[i].message)) << where;
         ASSERT_EQ(got[i].close, want[i].close) << where;
         auto agent = agents.find(got[i].stream);
         ASSERT_NE(agent, agents.end()) << where;
-        const auto u = agent->second.on_message(got[i].message);
+        const auto u = agent->second.on_message(joined(got[i].message));
         ASSERT_TRUE(u.error.empty()) << where << ": " << u.error;
         ASSERT_FALSE(u.resync) << where;
         ASSERT_EQ(u.removed, got[i].close) << where;

@@ -23,6 +23,16 @@ std::string endpoints_text(std::string_view ep) {
   return std::string(R"({"type":"endpoints","endpoints":[")") + std::string(ep) + "\"]}";
 }
 
+// All the session's output, slice after slice, consumed.
+std::string take_all(StreamSession& s) {
+  std::string bytes;
+  while (!s.output().empty()) {
+    bytes.append(s.output());
+    s.consume_output(s.output().size());
+  }
+  return bytes;
+}
+
 // What the agent reads: the 101 head once, then frames. Consumes the session's output.
 struct Agent {
   bool upgraded = false;
@@ -30,8 +40,7 @@ struct Agent {
   std::vector<WsFrame> frames;
 
   void read(StreamSession& s) {
-    std::string bytes(s.output());
-    s.consume_output(bytes.size());
+    const std::string bytes = take_all(s);
     std::string_view rest = bytes;
     if (!upgraded) {
       const size_t end = rest.find("\r\n\r\n");
@@ -255,6 +264,47 @@ TEST(StreamSession, AnAgentThatDoesNotReadIsDropped) {
   EXPECT_TRUE(s.output().empty());
 }
 
+// A shared message goes out byte for byte as its copy would, read in any cuts, and its buffer
+// is referenced, not copied, until the socket took it.
+TEST(StreamSession, SharedMessagesAreQueuedByReference) {
+  std::mt19937 rng(7);
+  const auto big = std::make_shared<const std::string>(std::string(70'000, 'p') + "QRS");
+  for (int round = 0; round < 20; ++round) {
+    SharedMessage m = {own_text("{\"peers\":["), SharedText{big, 5, 40'000},
+                       SharedText{big, 40'100, big->size()}, own_text("]}")};
+    StreamSession shared("k", at(0));
+    StreamSession copied("k", at(0));
+    ASSERT_TRUE(shared.send_text(m));
+    ASSERT_TRUE(copied.send_text(joined(m)));
+    ASSERT_TRUE(shared.send_text(R"({"type":"delta"})"));
+    ASSERT_TRUE(copied.send_text(R"({"type":"delta"})"));
+    m.clear();
+    EXPECT_EQ(big.use_count(), 3);  // ours and the two slices queued
+    EXPECT_EQ(shared.output_size(), copied.output_size());
+    std::string got;
+    while (!shared.output().empty()) {
+      const size_t n = std::min<size_t>(shared.output().size(), 1 + rng() % 30'000);
+      got.append(shared.output().substr(0, n));
+      shared.consume_output(n);
+    }
+    EXPECT_EQ(got, take_all(copied));
+    EXPECT_EQ(shared.output_size(), 0u);
+    EXPECT_EQ(big.use_count(), 1);  // written: the stream let go of it
+  }
+}
+
+TEST(StreamSession, SharedBytesCountTowardsTheBound) {
+  StreamLimits limits;
+  limits.max_output = 50'000;
+  StreamSession s("k", at(0), limits);
+  const auto big = std::make_shared<const std::string>(30'000, 'p');
+  EXPECT_TRUE(s.send_text(SharedMessage{whole(big)}));
+  EXPECT_FALSE(s.send_text(SharedMessage{whole(big)}));
+  EXPECT_EQ(s.end(), StreamEnd::kOverflow);
+  EXPECT_TRUE(s.output().empty());
+  EXPECT_EQ(big.use_count(), 1);
+}
+
 // The same frames cut at random places give the same events and answers as whole.
 TEST(StreamSession, InputSplitAnywhereMatchesInputWhole) {
   std::mt19937 rng(7);
@@ -283,7 +333,7 @@ TEST(StreamSession, InputSplitAnywhereMatchesInputWhole) {
         s.handle_input(std::string_view(wire).substr(pos, len), at(1));
         pos += len;
       }
-      std::string trace(s.output());
+      std::string trace = take_all(s);
       while (auto e = s.poll_event(at(1))) {
         if (auto* ep = std::get_if<StreamEndpoints>(&*e)) {
           trace += "E" + ep->endpoints.at(0).to_string();

@@ -72,7 +72,9 @@ TEST(WebSocket, StrictAboutWhatTheRfcForbids) {
   EXPECT_EQ(result(bytes({0x89, 0x7E, 0x00, 0x7E})), WsParse::kBad);  // control over 125
   EXPECT_EQ(result(bytes({0x82, 0x7E, 0x00, 0x05})), WsParse::kBad);  // non-minimal length
   EXPECT_EQ(result(bytes({0x82, 0x7F, 0x80, 0, 0, 0, 0, 0, 0, 0})), WsParse::kBad);
-  EXPECT_EQ(result(bytes({0x82, 0x7F, 0, 0, 0, 0, 0, 0x20, 0, 0})), WsParse::kTooLarge);
+  // Over kMaxWsPayload (16 MiB); 16 MiB itself is still taken (a 65,536-peer map).
+  EXPECT_EQ(result(bytes({0x82, 0x7F, 0, 0, 0, 0, 0x01, 0, 0, 0x01})), WsParse::kTooLarge);
+  EXPECT_EQ(result(bytes({0x82, 0x7F, 0, 0, 0, 0, 0x01, 0, 0, 0})), WsParse::kIncomplete);
   EXPECT_EQ(result(bytes({0x81})), WsParse::kIncomplete);
   EXPECT_EQ(result(bytes({0x81, 0x05, 0x48})), WsParse::kIncomplete);
 }
