@@ -2,8 +2,11 @@
 # `tern doctor nat` and `tern doctor relay` against hostile or broken STUN/TURN servers
 # (issue 6 §5): tests/tools/hostile_stun answers every request wrongly in one way per mode
 # (garbage, truncated, bad attributes, a 65,000-byte datagram, the wrong source port, the wrong
-# transaction ID, an error flood). The doctor must end with a finding (exit 1, valid JSON) or an
-# error (exit 2) within its bound: never a timeout, a signal or a sanitizer abort.
+# transaction ID, an error flood), or not at all (silent, the twin). The doctor must end with a
+# finding (exit 1, valid JSON) or an error (exit 2) within its bound: never a timeout, a signal or
+# a sanitizer abort. A server that answered with our transaction ID but never usably is named as
+# at fault (stun_server_fault, relay_server_fault); a silent one stays unreachable (a firewall
+# may be the cause).
 #
 #  +---------------------------+        +---------------------------+
 #  | ns tern-c-PID             |        | ns tern-s-PID             |
@@ -22,7 +25,7 @@ need_tools jq
 hostile=${TERN_TOOLS:-}/hostile_stun
 [ -x "$hostile" ] || skip "TERN_TOOLS/hostile_stun is missing (build the tests/tools programs)"
 
-MODES=(garbage truncated bad_attrs oversized wrong_source wrong_txid error_flood)
+MODES=(garbage truncated bad_attrs oversized wrong_source wrong_txid error_flood silent)
 # Each doctor run gets this long; its own retransmissions give up well before.
 BOUND=${DOCTOR_HOSTILE_BOUND:-45}
 # Modes run this many at a time (each is one nat and one relay run).
@@ -101,12 +104,23 @@ judge() {
   [ "$secs" -le "$BOUND" ] || fail "$mode: doctor $kind took ${secs} s, bound ${BOUND} s"
   # A server that answered with our transaction ID (malformed, an error, or from another port)
   # is broken, not firewalled: the NAT check must not send the operator to the firewall.
+  # The same for the relay check, at the Binding (relay) and at the Allocate (allocate); a silent
+  # server still points at the firewall.
+  local want=""
   case "$kind:$mode" in
-    nat:truncated | nat:bad_attrs | nat:wrong_source | nat:error_flood)
-      [ "$codes" = stun_server_fault ] ||
-        fail "$mode: doctor nat said '$codes', want stun_server_fault (the server did answer)"
+    nat:truncated | nat:bad_attrs | nat:wrong_source | nat:error_flood) want=stun_server_fault ;;
+    relay:truncated | relay:wrong_source | relay:error_flood) want=relay_server_fault ;;
+    allocate:truncated | allocate:wrong_source | allocate:error_flood) want=relay_server_fault ;;
+    # A success that parses but lacks what TURN needs (XOR-RELAYED-ADDRESS): not a TURN server.
+    relay:bad_attrs | relay:oversized | allocate:bad_attrs | allocate:oversized)
+      want="relay_protocol|relay_server_fault"
       ;;
+    nat:silent) want=stun_unreachable ;;
+    relay:silent) want=relay_unreachable ;;
+    allocate:silent) want=relay_timeout ;;
   esac
+  [ -z "$want" ] || [[ "$codes" =~ ^($want)$ ]] ||
+    fail "$mode: doctor $kind said '$codes', want $want"
   printf '%-13s %-8s exit %s in %3s s  %s\n' "$mode" "$kind" "$rc" "$secs" "$codes" \
     >>"$TERN_WORK/table"
   ok "$mode $kind: exit $rc in ${secs} s: $codes"

@@ -7,8 +7,10 @@
 // --binding-ok (last) answers Binding requests correctly, so that a TURN client gets as far as
 // Allocate and meets the hostile answers there.
 //
-// Modes: garbage, truncated, bad_attrs, oversized, wrong_source, wrong_txid, error_flood (see
-// kModes). Exits 0 after --seconds (default 60), saying on stderr how many it answered.
+// Modes: garbage, truncated, bad_attrs, oversized, wrong_source, wrong_txid, error_flood, and
+// silent (reads every request and answers none: the twin of the faults, which the doctor must
+// still call unreachable); see kModes. Exits 0 after --seconds (default 60), saying on stderr
+// how many it answered.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -37,8 +39,8 @@ constexpr uint16_t kSuccessClass = 0x0100;
 constexpr uint16_t kErrorClass = 0x0110;
 constexpr size_t kOversized = 65000;
 
-constexpr std::string_view kModes[] = {"garbage",      "truncated",  "bad_attrs",  "oversized",
-                                       "wrong_source", "wrong_txid", "error_flood"};
+constexpr std::string_view kModes[] = {"garbage",      "truncated",  "bad_attrs",   "oversized",
+                                       "wrong_source", "wrong_txid", "error_flood", "silent"};
 
 using Clock = std::chrono::steady_clock;
 using Bytes = std::vector<uint8_t>;
@@ -224,6 +226,10 @@ struct Server {
     if ((type & kErrorClass) != 0) return;
     const uint16_t method = static_cast<uint16_t>(type & ~kErrorClass);
     const bool honest = binding_ok && method == 0x001;
+    if (!honest && mode == "silent") {
+      ++count;
+      return;
+    }
     const Bytes out =
         honest ? success(method, data + 8, from, self) : answer(method, data + 8, from);
     ++count;
@@ -239,7 +245,7 @@ int usage() {
       stderr,
       "usage: hostile_stun --listen IPV4:PORT --mode MODE [--seconds N] [--seed S] [--binding-ok]\n"
       "modes: garbage truncated bad_attrs oversized wrong_source wrong_txid "
-      "error_flood\n");
+      "error_flood silent\n");
   return 2;
 }
 
