@@ -116,6 +116,9 @@ class Device {
   // A peer reached through a TURN relay: its path MTU is searched on the leg to the relay
   // server and its overhead counts the relay's framing (peer_path.hpp); nullopt: direct.
   void set_relay_leg(PeerId id, std::optional<PathLeg> leg, Instant now);
+  // on_send_too_big for a relayed peer's message: `framed_size` (the datagram to the relay
+  // server) could not leave this host (EMSGSIZE): a hint for the search on the relay leg.
+  void on_relay_send_too_big(const Endpoint& peer, size_t framed_size, Instant now);
   // TCP SYN / SYN-ACK MSS clamped to the peer's overlay MTU both ways (MssClamp; on).
   void set_mss_clamp(bool on) { mss_clamp_ = on; }
   // The largest inner packet that goes to this peer as one (mtu() when unknown).

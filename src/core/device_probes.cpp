@@ -68,6 +68,17 @@ void Device::set_relay_leg(PeerId id, std::optional<PathLeg> leg, Instant now) {
   }
 }
 
+void Device::on_relay_send_too_big(const Endpoint& peer, size_t framed_size, Instant now) {
+  Peer* match = nullptr;
+  for (auto& [id, p] : peers_) {
+    if (p->endpoint == peer) match = p.get();
+  }
+  drop(DropReason::kTooBigForPath, match);
+  if (!match || !pmtud_enabled_ || match->path.endpoint != peer || !match->path.relay) return;
+  const size_t headers = match->path.relay->outer_v6 ? kProbeHeadersV6 : kProbeHeadersV4;
+  if (match->path.pmtud.on_too_big_locally(framed_size + headers, now)) after_pmtud(*match, now);
+}
+
 void Device::derive_probe_keys(Peer& p) {
   forget_probe_hint(p);
   if (p.path.keys) p.path.keys->wipe();

@@ -232,5 +232,28 @@ TEST(PeerPathRelay, BlackHoleOnTheRelayLegFallsBack) {
       static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(*took).count()));
 }
 
+// The way to the relay shrinks below the size in use and this host's interface says so
+// (EMSGSIZE on the relay's socket): the search goes down at once, before any probe is lost,
+// and the framed size counts with the relay leg's headers.
+TEST(PeerPathRelay, RefusedRelayedDataConfirmsDownwardAtOnce) {
+  RelayedLink l;
+  l.set_framing(kChannelDataFraming);
+  connect(l);
+  l.live(10s);
+  ASSERT_EQ(l.a_.overlay_mtu(l.pa_), 1436u);
+  const uint64_t before = l.a_.drops().get(DropReason::kTooBigForPath);
+  l.leg_mtu_ = 1400;
+  // A 1436-byte inner packet: message 1468, framed 1472, 1500 on the wire: refused.
+  l.a_.on_relay_send_too_big(kAddrB, 1436 + 32 + 4, l.now_);
+  EXPECT_EQ(l.a_.drops().get(DropReason::kTooBigForPath), before + 1);
+  EXPECT_LT(l.a_.overlay_mtu(l.pa_), 1436u);  // back to the base at once
+  auto took = l.until([&] { return l.a_.overlay_mtu(l.pa_) == 1336u; }, 10s);
+  ASSERT_TRUE(took) << "the search did not settle on the 1400 leg";
+  EXPECT_EQ(l.a_.peer_info(l.pa_)->path_mtu, 1400u);
+  // A hint about a peer that is not relayed (or unknown) only counts.
+  l.a_.on_relay_send_too_big(*Endpoint::parse("192.0.2.99:1"), 1400, l.now_);
+  EXPECT_EQ(l.a_.overlay_mtu(l.pa_), 1336u);
+}
+
 }  // namespace
 }  // namespace tern::core
