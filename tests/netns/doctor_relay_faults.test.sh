@@ -12,6 +12,8 @@
 #   relay_permission_refused  coturn restarted with denied-peer-ip covering the doctor's peer
 #   relay_address_private  coturn restarted without external-ip: it hands out 10.1.0.2
 # With --coturn-config the doctor also lints the file coturn runs with (external-ip missing).
+# `tern doctor --relay URL` (every check at once) carries the relay's findings into its own
+# --json with their codes: none for the healthy relay, relay_ports_blocked for the firewalled one.
 #
 #  +-------------------------+      +-----------------------------+      +-------------------------+
 #  | ns tern-c-PID (doctor)  |      | ns tern-r-PID (1:1 NAT)     |      | ns tern-s-PID (coturn)  |
@@ -97,6 +99,18 @@ expect_code() {
   jq -e --arg c "$2" '[.urls[].findings[].code] + [.config_findings[].code] | index($c) != null' \
     "$1" >/dev/null || { cat "$1" >&2; fail "no finding $2"; }
 }
+# doctor_all OUT ARGS...: `tern doctor --relay URL --json` (every check; the NAT check asks the
+# relay over UDP) in C, bounded; its exit status is its healthy field's.
+doctor_all() {
+  local out=$1
+  shift
+  ip netns exec "$C" timeout 60 "$TERN" doctor --relay "turn:$PUBLIC:3478" --quick --no-ping \
+    --duration 1s --json "$@" >"$out" 2>"$out.err" || true
+}
+# all_relay_codes OUT: the relay check's codes in the one-command report.
+all_relay_codes() {
+  jq -c '[.findings[] | select(.check == "relay") | .code]' "$1" 2>/dev/null
+}
 expect_healthy() {
   [ "$DOCTOR_RC" -eq 0 ] || { cat "$1" "$1.err" >&2; fail "$2: status $DOCTOR_RC, expected 0"; }
   jq -e '.findings_count == 0 and .passed == true' "$1" >/dev/null ||
@@ -116,6 +130,13 @@ jq -e --arg p "$PUBLIC:" '(.urls[0].relayed_address | startswith($p))
   { cat "$TERN_WORK/healthy.json" >&2; fail "healthy relay: figures missing"; }
 say "loss by rate: $(jq -c '[.urls[0].rate_steps[] | [.rate_per_s, .loss_percent]]' "$TERN_WORK/healthy.json")"
 ok "no finding, exit 0"
+doctor_all "$TERN_WORK/all-healthy.json" --secret "$SECRET"
+say "tern doctor --relay: findings: $(jq -c '[.findings[].code]' "$TERN_WORK/all-healthy.json" 2>/dev/null)"
+jq -e '[.findings[] | select(.check == "relay")] == [] and
+       ([.checks[] | select(.name == "relay")][0].ran == true)' "$TERN_WORK/all-healthy.json" \
+  >/dev/null || { cat "$TERN_WORK/all-healthy.json" "$TERN_WORK/all-healthy.json.err" >&2;
+  fail "tern doctor --relay: the healthy relay added findings (or did not run)"; }
+ok "tern doctor --relay: the healthy relay adds no finding"
 
 step "expired REST credential: rest_expired"
 user="$(($(date +%s) - 100)):tern-doctor"
@@ -136,8 +157,18 @@ table inet tern_relay_fw {
   chain input { type filter hook input priority 0; udp dport 49152-49352 drop; }
 }
 NFT
+# The one-command run beside it: the same fault, named in its report.
+doctor_all "$TERN_WORK/all-blocked.json" --secret "$SECRET" &
+all_pid=$!
+track_pid "$all_pid"
 doctor "$TERN_WORK/blocked.json" --secret "$SECRET"
 expect_code "$TERN_WORK/blocked.json" relay_ports_blocked
+wait "$all_pid" || true
+say "tern doctor --relay: relay findings $(all_relay_codes "$TERN_WORK/all-blocked.json")"
+jq -e '.healthy == false and ([.findings[] | select(.check == "relay") | .code] |
+    index("relay_ports_blocked") != null)' "$TERN_WORK/all-blocked.json" >/dev/null 2>&1 ||
+  { cat "$TERN_WORK/all-blocked.json" "$TERN_WORK/all-blocked.json.err" >&2;
+    fail "tern doctor --relay: relay_ports_blocked missing from its report"; }
 jq -e '.urls[0].peer_delivered > 0 and .urls[0].round_trip.received == 0' \
   "$TERN_WORK/blocked.json" >/dev/null ||
   { cat "$TERN_WORK/blocked.json" >&2; fail "blocked ports: expected delivered probes, none back"; }
