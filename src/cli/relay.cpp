@@ -4,7 +4,7 @@
 
 #include "base/log.hpp"
 #include "relayd/options.hpp"
-#include "relayd/relay_loop.hpp"
+#include "relayd/relay_daemon.hpp"
 
 namespace tern::cli {
 namespace {
@@ -99,6 +99,9 @@ void add_relay_command(CLI::App& app) {
   sub->add_option("--tls-port", r.tls_port, "TLS port (default 5349)");
   sub->add_option("--max-connections", r.max_connections,
                   "TCP connections at once, and TLS ones (default 1024 each; more are closed)");
+  sub->add_option("--threads", r.threads,
+                  "event loops, each with its own clients and a UDP listener of its own on "
+                  "every address (SO_REUSEPORT); default one per CPU, 1 for a single thread");
   sub->add_flag("-v,--verbose", cmd->verbose, "Log allocations as they open and close");
   sub->callback([cmd] { throw CLI::RuntimeError(cmd->run()); });
 }

@@ -6,6 +6,22 @@
 
 namespace tern::relay {
 
+RelayCounters& RelayCounters::operator+=(const RelayCounters& o) {
+  allocations_current += o.allocations_current;
+  allocations_total += o.allocations_total;
+  allocations_expired += o.allocations_expired;
+  challenges += o.challenges;
+  for (size_t i = 0; i < requests.size(); ++i)
+    requests[i] += o.requests[i];
+  to_peer.packets += o.to_peer.packets;
+  to_peer.bytes += o.to_peer.bytes;
+  to_client.packets += o.to_client.packets;
+  to_client.bytes += o.to_client.bytes;
+  for (size_t i = 0; i < drops.size(); ++i)
+    drops[i] += o.drops[i];
+  return *this;
+}
+
 std::string_view relay_drop_name(RelayDrop d) {
   switch (d) {
     case RelayDrop::kMalformed:

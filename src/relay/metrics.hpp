@@ -77,6 +77,8 @@ struct RelayCounters {
   uint64_t dropped(RelayDrop d) const { return drops[static_cast<size_t>(d)]; }
   void request(RelayMethod m) { ++requests[static_cast<size_t>(m)]; }
   uint64_t requested(RelayMethod m) const { return requests[static_cast<size_t>(m)]; }
+  // Sums another core's counters in (a relay with several event loops reports one total).
+  RelayCounters& operator+=(const RelayCounters& o);
 };
 
 // The counters as Prometheus text: # HELP and # TYPE lines, metric names

@@ -38,7 +38,7 @@ std::optional<RelayMethod> relay_method(wire::StunMethod m) {
 
 Result<std::unique_ptr<RelayServer>> RelayServer::create(
     RelayConfig config, RelayPortAllocator& ports,
-    std::optional<std::array<uint8_t, kNonceKeySize>> nonce_key) {
+    std::optional<std::array<uint8_t, kNonceKeySize>> nonce_key, AllocationQuota* quota) {
   if (auto ok = validate(config); !ok) return tl::unexpected(ok.error());
   std::array<uint8_t, kNonceKeySize> key{};
   if (nonce_key) {
@@ -46,22 +46,28 @@ Result<std::unique_ptr<RelayServer>> RelayServer::create(
   } else {
     crypto::random_bytes(key);
   }
-  return std::unique_ptr<RelayServer>(new RelayServer(std::move(config), ports, key));
+  return std::unique_ptr<RelayServer>(new RelayServer(std::move(config), ports, key, quota));
 }
 
 RelayServer::RelayServer(RelayConfig config, RelayPortAllocator& ports,
-                         const std::array<uint8_t, kNonceKeySize>& nonce_key)
+                         const std::array<uint8_t, kNonceKeySize>& nonce_key,
+                         AllocationQuota* quota)
     : config_(std::move(config)),
       ports_(ports),
       auth_(config_, nonce_key),
       policy_(config_.allowed_peers, config_.denied_peers),
+      own_quota_(quota ? nullptr
+                       : std::make_unique<LocalQuota>(config_.max_allocations, config_.user_quota)),
+      quota_(quota ? quota : own_quota_.get()),
       reply_(wire::kStunMaxUdpMessage) {
   crypto::random_bytes(indication_prefix_);
 }
 
 RelayServer::~RelayServer() {
-  for (auto& [tuple, a] : allocations_)
+  for (auto& [tuple, a] : allocations_) {
     ports_.close(a->id, a->relayed);
+    quota_->release(a->quota_user);  // a shared ledger outlives this core
+  }
 }
 
 void RelayServer::set_wall_clock(WallTime wall, Instant mono) {

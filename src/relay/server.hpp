@@ -41,6 +41,7 @@
 #include "relay/five_tuple.hpp"
 #include "relay/metrics.hpp"
 #include "relay/peer_policy.hpp"
+#include "relay/quota.hpp"
 #include "relay/relay_config.hpp"
 #include "wire/stun.hpp"
 #include "wire/stun_builder.hpp"
@@ -106,10 +107,14 @@ struct ReplySigning {
 class RelayServer {
  public:
   // Fails, naming the setting, on a configuration validate() refuses. The nonce
-  // key is random unless given (tests give one).
+  // key is random unless given (tests give one; cores sharing clients share one). Without
+  // `quota` the server keeps its own ledger of config.max_allocations and user_quota;
+  // cores of one relay pass the same ledger (which must outlive them) so the bounds hold
+  // across them.
   [[nodiscard]] static Result<std::unique_ptr<RelayServer>> create(
       RelayConfig config, RelayPortAllocator& ports,
-      std::optional<std::array<uint8_t, kNonceKeySize>> nonce_key = std::nullopt);
+      std::optional<std::array<uint8_t, kNonceKeySize>> nonce_key = std::nullopt,
+      AllocationQuota* quota = nullptr);
   ~RelayServer();
   RelayServer(const RelayServer&) = delete;
   RelayServer& operator=(const RelayServer&) = delete;
@@ -143,7 +148,7 @@ class RelayServer {
   using AllocationMap = std::unordered_map<FiveTuple, std::unique_ptr<Allocation>, FiveTupleHash>;
 
   RelayServer(RelayConfig config, RelayPortAllocator& ports,
-              const std::array<uint8_t, kNonceKeySize>& nonce_key);
+              const std::array<uint8_t, kNonceKeySize>& nonce_key, AllocationQuota* quota);
 
   // server.cpp: dispatch, Binding, timers.
   std::optional<Transmit> handle_request(const FiveTuple& t, const wire::StunMessage& m,
@@ -213,7 +218,8 @@ class RelayServer {
 
   AllocationMap allocations_;
   std::unordered_map<Endpoint, Allocation*, EndpointHash> by_relay_;
-  std::unordered_map<std::string, uint32_t> per_user_;
+  std::unique_ptr<LocalQuota> own_quota_;  // when no shared ledger was given
+  AllocationQuota* quota_;
   AllocationId next_id_ = 1;
 
   std::optional<Instant> next_sweep_;

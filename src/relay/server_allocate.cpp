@@ -35,9 +35,7 @@ void RelayServer::end_allocation(AllocationMap::iterator it, bool expired) {
   Allocation& a = *it->second;
   ports_.close(a.id, a.relayed);
   by_relay_.erase(a.relayed);
-  if (auto u = per_user_.find(a.quota_user); u != per_user_.end() && --u->second == 0) {
-    per_user_.erase(u);
-  }
+  quota_->release(a.quota_user);
   if (expired) ++counters_.allocations_expired;
   allocations_.erase(it);
   counters_.allocations_current = allocations_.size();
@@ -141,17 +139,12 @@ std::optional<Transmit> RelayServer::allocate(const FiveTuple& t, const wire::St
     requested = *v;
   }
 
-  if (allocations_.size() >= config_.max_allocations) {
-    return error(t, m, wire::stun_error::kAllocationQuotaReached,
-                 "Allocation Quota Reached: the relay is full", RelayDrop::kQuota, s);
-  }
   const std::string quota_user(auth.quota_user);
-  if (config_.user_quota) {
-    const auto it = per_user_.find(quota_user);
-    if (it != per_user_.end() && it->second >= config_.user_quota) {
-      return error(t, m, wire::stun_error::kAllocationQuotaReached,
-                   "Allocation Quota Reached for this user", RelayDrop::kQuota, s);
-    }
+  if (const auto refused = quota_->acquire(quota_user)) {
+    return error(t, m, wire::stun_error::kAllocationQuotaReached,
+                 *refused == QuotaRefusal::kTotal ? "Allocation Quota Reached: the relay is full"
+                                                  : "Allocation Quota Reached for this user",
+                 RelayDrop::kQuota, s);
   }
 
   const AllocationId id = next_id_++;
@@ -161,6 +154,7 @@ std::optional<Transmit> RelayServer::allocate(const FiveTuple& t, const wire::St
       (even_port && relayed->port % 2 != 0)) {
     // A wrong answer from the I/O layer is closed again rather than trusted.
     if (relayed) ports_.close(id, *relayed);
+    quota_->release(quota_user);
     return error(t, m, wire::stun_error::kInsufficientCapacity,
                  "Insufficient Capacity: no relay port free", RelayDrop::kCapacity, s);
   }
@@ -178,7 +172,6 @@ std::optional<Transmit> RelayServer::allocate(const FiveTuple& t, const wire::St
   a->to_client = RateLimiter(config_.rate_limit, now);
   const Allocation& made = *a;
   by_relay_[made.relayed] = a.get();
-  ++per_user_[quota_user];
   allocations_.emplace(t, std::move(a));
   ++counters_.allocations_total;
   counters_.allocations_current = allocations_.size();

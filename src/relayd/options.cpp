@@ -148,6 +148,14 @@ Result<RelaydConfig> make_config(const RawOptions& raw) {
     }
     c.max_connections = *raw.max_connections;
   }
+  if (raw.threads) {
+    if (*raw.threads == 0 || *raw.threads > kMaxThreads) {
+      return fail("--threads " + std::to_string(*raw.threads) + ": give 1 to " +
+                  std::to_string(kMaxThreads) +
+                  " event loops (default one per CPU; 1 runs the relay on one thread)");
+    }
+    c.threads = *raw.threads;
+  }
 
   for (const auto& a : raw.relay_address) {
     auto ip = IpAddress::parse(a);

@@ -20,6 +20,7 @@ inline constexpr uint16_t kDefaultTlsPort = 5349;
 inline constexpr uint32_t kDefaultMaxConnections = 1024;
 inline constexpr uint16_t kDefaultRelayPortMin = 49152;
 inline constexpr uint16_t kDefaultRelayPortMax = 65535;
+inline constexpr uint32_t kMaxThreads = 256;
 
 // The options as typed, before any of them is checked.
 struct RawOptions {
@@ -42,6 +43,7 @@ struct RawOptions {
   std::string tls_key;     // PEM private key
   std::optional<uint16_t> tls_port;
   std::optional<uint32_t> max_connections;  // TCP + TLS
+  std::optional<uint32_t> threads;          // event loops; default one per CPU
 };
 
 // Everything the I/O loop needs, checked.
@@ -57,6 +59,7 @@ struct RelaydConfig {
   uint16_t port_min = kDefaultRelayPortMin;
   uint16_t port_max = kDefaultRelayPortMax;
   std::optional<Endpoint> metrics;
+  uint32_t threads = 0;  // event loops; 0: one per CPU the process may run on
 };
 
 // "192.0.2.1", "192.0.2.1:3478", "2001:db8::1", "[2001:db8::1]:3478".

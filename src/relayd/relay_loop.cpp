@@ -1,7 +1,5 @@
 #include "relayd/relay_loop.hpp"
 
-#include <sys/socket.h>
-
 #include <array>
 #include <csignal>
 #include <cstring>
@@ -10,31 +8,28 @@
 #include "base/log.hpp"
 #include "io/clock.hpp"
 #include "io/poller.hpp"
-#include "io/signals.hpp"
-#include "io/udp_socket.hpp"
 #include "relay/server.hpp"
 #include "relayd/metrics_http.hpp"
 #include "relayd/relay_ports.hpp"
 #include "relayd/stream_server.hpp"
-#include "relayd/tls_context.hpp"
 
 namespace tern::relayd {
 namespace {
 
 constexpr uint64_t kTokenSignal = 0;
-constexpr uint64_t kTokenListener = 1;  // + listener index
+constexpr uint64_t kTokenStop = 1;
+constexpr uint64_t kTokenListener = 2;  // + listener index
 constexpr uint64_t kTokenMetrics = 1000;
 constexpr uint64_t kTokenTcp = uint64_t{1} << 24;  // + listener, then + connection slot
 constexpr uint64_t kTokenTls = uint64_t{1} << 28;
 constexpr uint64_t kTokenRelay = uint64_t{1} << 32;  // + relay slot
 
 constexpr size_t kBatch = 64;
-// A listener carries every client's traffic, so a moment without CPU must not overflow it:
-// the relay runs on one thread, and on a busy host that thread may wait 100 ms and more for a
-// core. 16 MiB (the kernel counts twice that with its overhead) holds about 7000 datagrams of
-// 1 KB, 140 ms of 50,000 packets/s; the kernel's default, 208 KiB, holds about 100. The memory
-// is only used while datagrams wait.
-constexpr int kListenerBuffer = 16 << 20;
+// A listener carries every client of its loop, so a moment without CPU must not overflow it:
+// on a busy host a loop's thread may wait 100 ms and more for a core. kListenerBuffer (16 MiB;
+// the kernel counts twice that with its overhead) holds about 7000 datagrams of 1 KB, 140 ms of
+// 50,000 packets/s; the kernel's default, 208 KiB, holds about 100. The memory is only used
+// while datagrams wait.
 constexpr size_t kMaxDatagram = 65536;
 // A slab slot holds one outgoing datagram: room for the core's header in front
 // of peer data, the largest datagram and the padding after it.
@@ -54,19 +49,17 @@ struct Outgoing {
 
 }  // namespace
 
-struct RelayDaemon::State final : StreamSink {
-  State(const RelaydConfig& c, io::Poller p, io::SignalFd s)
-      : config(c), poller(std::move(p)), signals(std::move(s)) {}
+struct RelayLoop::State final : StreamSink {
+  State(const RelaydConfig& c, LoopSetup s, LoopShared& sh, io::Poller p)
+      : config(c), setup(std::move(s)), shared(sh), poller(std::move(p)) {}
 
-  RelaydConfig config;
+  const RelaydConfig& config;
+  LoopSetup setup;
+  LoopShared& shared;
   io::Poller poller;
-  io::SignalFd signals;
-  std::vector<io::UdpSocket> listeners;
-  std::vector<Endpoint> listener_at;
   std::unique_ptr<UdpPortAllocator> ports;  // outlives the server, which closes its sockets
   std::unique_ptr<relay::RelayServer> server;
   std::optional<MetricsServer> metrics;
-  std::unique_ptr<TlsContext> tls;
   std::unique_ptr<StreamServer> tcp;          // TURN over TCP
   std::unique_ptr<StreamServer> tls_streams;  // TURN over TLS
 
@@ -78,18 +71,24 @@ struct RelayDaemon::State final : StreamSink {
   uint64_t send_failures = 0;
   uint64_t truncated = 0;
 
+  std::vector<io::UdpSocket>& listeners() { return setup.listeners; }
   uint8_t* slot(size_t i) { return slab.data() + i * kSlot; }
   void queue(const relay::Transmit& tx);
   void flush();
   void pump_listener(size_t index, Instant now);
   void pump_relay(uint64_t token, Instant now);
+  LoopStats stats() const;
   std::string metrics_text() const;
   StreamServer* streams(relay::Transport t) {
     return t == relay::Transport::kTcp   ? tcp.get()
            : t == relay::Transport::kTls ? tls_streams.get()
                                          : nullptr;
   }
-  std::optional<Instant> stream_deadline() const;
+  std::optional<Instant> next_deadline() const;
+  void close_streams() {
+    if (tcp) tcp->close_all(*this);
+    if (tls_streams) tls_streams->close_all(*this);
+  }
 
   void on_frame(const relay::FiveTuple& tuple, Bytes frame, Instant now) override {
     if (auto tx = server->handle_client(tuple, frame, now)) queue(*tx);
@@ -97,16 +96,19 @@ struct RelayDaemon::State final : StreamSink {
   void on_closed(const relay::FiveTuple& tuple) override { server->connection_closed(tuple); }
 };
 
-std::optional<Instant> RelayDaemon::State::stream_deadline() const {
-  std::optional<Instant> d;
+std::optional<Instant> RelayLoop::State::next_deadline() const {
+  std::optional<Instant> d = server->poll_timeout();
+  const auto earliest = [&d](std::optional<Instant> t) {
+    if (t && (!d || *t < *d)) d = t;
+  };
+  if (metrics) earliest(metrics->next_deadline());
   for (const auto* st : {tcp.get(), tls_streams.get()}) {
-    if (!st) continue;
-    if (auto t = st->next_deadline(); t && (!d || *t < *d)) d = t;
+    if (st) earliest(st->next_deadline());
   }
   return d;
 }
 
-void RelayDaemon::State::queue(const relay::Transmit& tx) {
+void RelayLoop::State::queue(const relay::Transmit& tx) {
   if (tx.transport != relay::Transport::kUdp && tx.source == relay::Transmit::Source::kListener) {
     // On the connection of the 5-tuple; a full queue drops the frame (counted there).
     StreamServer* st = streams(tx.transport);
@@ -116,9 +118,9 @@ void RelayDaemon::State::queue(const relay::Transmit& tx) {
   Outgoing o;
   if (tx.source == relay::Transmit::Source::kListener) {
     size_t i = 0;
-    while (i < listener_at.size() && listener_at[i] != tx.from)
+    while (i < config.listen.size() && config.listen[i] != tx.from)
       ++i;
-    if (i == listener_at.size()) {
+    if (i == config.listen.size()) {
       ++send_failures;
       return;
     }
@@ -151,12 +153,12 @@ void RelayDaemon::State::queue(const relay::Transmit& tx) {
   out[out_count++] = o;
 }
 
-void RelayDaemon::State::flush() {
+void RelayLoop::State::flush() {
   for (size_t i = 0; i < out_count; ++i) {
     if (out[i].sent) continue;
     const Outgoing& head = out[i];
     io::UdpSocket* sock =
-        head.listener ? &listeners[head.listener_index] : ports->resolve(head.relay);
+        head.listener ? &listeners()[head.listener_index] : ports->resolve(head.relay);
     send.clear();
     // One sendmmsg per socket: gather every datagram that leaves from it.
     for (size_t j = i; j < out_count; ++j) {
@@ -187,11 +189,12 @@ void RelayDaemon::State::flush() {
     o.sent = false;
 }
 
-void RelayDaemon::State::pump_listener(size_t index, Instant now) {
+void RelayLoop::State::pump_listener(size_t index, Instant now) {
+  const Endpoint& at = config.listen[index];
   for (int round = 0; round < kReadsPerWakeup; ++round) {
-    auto n = listeners[index].recv(recv);
+    auto n = listeners()[index].recv(recv);
     if (!n) {
-      log::warn("listener {}: {}", listener_at[index].to_string(), n.error().message);
+      log::warn("listener {}: {}", at.to_string(), n.error().message);
       return;
     }
     for (size_t i = 0; i < *n; ++i) {
@@ -199,15 +202,16 @@ void RelayDaemon::State::pump_listener(size_t index, Instant now) {
         ++truncated;
         continue;
       }
-      const relay::FiveTuple t{recv.from(i), listener_at[index], relay::Transport::kUdp};
+      const relay::FiveTuple t{recv.from(i), at, relay::Transport::kUdp};
       if (auto tx = server->handle_client(t, recv.data(i), now)) queue(*tx);
     }
+    // Client-to-peer data leaves in one sendmmsg per relay socket over the whole batch.
     flush();
     if (*n < recv.capacity()) return;
   }
 }
 
-void RelayDaemon::State::pump_relay(uint64_t token, Instant now) {
+void RelayLoop::State::pump_relay(uint64_t token, Instant now) {
   for (int round = 0; round < kReadsPerWakeup; ++round) {
     Endpoint relayed;
     io::UdpSocket* sock = ports->socket(token, &relayed);
@@ -236,143 +240,155 @@ void RelayDaemon::State::pump_relay(uint64_t token, Instant now) {
   }
 }
 
-std::string RelayDaemon::State::metrics_text() const {
-  std::string text = server->metrics_text();
+LoopStats RelayLoop::State::stats() const {
+  LoopStats s;
+  s.relay = server->counters();
+  s.relay_sockets = ports->open_count();
+  s.send_failures = send_failures;
+  s.truncated = truncated;
+  if (tcp) s.tcp = tcp->stats();
+  if (tls_streams) s.tls = tls_streams->stats();
+  return s;
+}
+
+std::string RelayLoop::State::metrics_text() const {
+  // Every loop's counters as last published (each publishes after every wakeup), with this
+  // loop's own as of now.
+  shared.stats.publish(setup.index, stats());
+  const LoopStats s = setup.loops > 1 ? shared.stats.sum() : stats();
+  std::string text = relay::render_prometheus(s.relay);
   text += "# HELP tern_relay_relay_sockets Relay sockets open, one per allocation.\n";
   text += "# TYPE tern_relay_relay_sockets gauge\n";
-  text += "tern_relay_relay_sockets " + std::to_string(ports->open_count()) + "\n";
+  text += "tern_relay_relay_sockets " + std::to_string(s.relay_sockets) + "\n";
   text +=
       "# HELP tern_relay_send_failures_total Datagrams the kernel did not send (socket buffer "
       "full, no route, firewall).\n";
   text += "# TYPE tern_relay_send_failures_total counter\n";
-  text += "tern_relay_send_failures_total " + std::to_string(send_failures) + "\n";
+  text += "tern_relay_send_failures_total " + std::to_string(s.send_failures) + "\n";
   text += "# HELP tern_relay_truncated_total Datagrams larger than the receive buffer.\n";
   text += "# TYPE tern_relay_truncated_total counter\n";
-  text += "tern_relay_truncated_total " + std::to_string(truncated) + "\n";
-  text += stream_metrics_text({tcp.get(), tls_streams.get()});
+  text += "tern_relay_truncated_total " + std::to_string(s.truncated) + "\n";
+  text += "# HELP tern_relay_event_loops Event loops (threads) relaying, each with its clients.\n";
+  text += "# TYPE tern_relay_event_loops gauge\n";
+  text += "tern_relay_event_loops " + std::to_string(setup.loops) + "\n";
+  text +=
+      "# HELP tern_relay_loop_allocations Allocations per event loop (the kernel spreads "
+      "clients over the loops by their address and port).\n";
+  text += "# TYPE tern_relay_loop_allocations gauge\n";
+  for (size_t i = 0; i < setup.loops; ++i) {
+    const uint64_t n = setup.loops > 1 ? shared.stats.at(i).relay.allocations_current
+                                       : s.relay.allocations_current;
+    text += "tern_relay_loop_allocations{loop=\"" + std::to_string(i) + "\"} " + std::to_string(n) +
+            "\n";
+  }
+  text += stream_metrics_text({s.tcp ? &*s.tcp : nullptr, s.tls ? &*s.tls : nullptr});
   return text;
 }
 
-Result<std::unique_ptr<RelayDaemon>> RelayDaemon::start(const RelaydConfig& config) {
+Result<std::unique_ptr<RelayLoop>> RelayLoop::create(const RelaydConfig& config, LoopSetup setup,
+                                                     LoopShared& shared) {
   auto poller = io::Poller::create();
   if (!poller) return fail(poller.error().message);
-  auto signals = io::SignalFd::create();
-  if (!signals) return fail(signals.error().message);
-  auto s = std::make_unique<State>(config, std::move(*poller), std::move(*signals));
+  auto s = std::make_unique<State>(config, std::move(setup), shared, std::move(*poller));
 
-  for (const auto& at : config.listen) {
-    auto sock = io::UdpSocket::bind(at);
-    if (!sock) {
-      return fail("--listen " + at.to_string() + ": " + sock.error().message +
-                  " (a port below 1024 needs root; a specific address must be on an interface)");
-    }
-    // FORCE passes net.core.[rw]mem_max when the relay runs as root; otherwise the plain
-    // option takes what those allow.
-    for (auto [force, plain] :
-         {std::pair{SO_RCVBUFFORCE, SO_RCVBUF}, {SO_SNDBUFFORCE, SO_SNDBUF}}) {
-      if (::setsockopt(sock->fd(), SOL_SOCKET, force, &kListenerBuffer, sizeof kListenerBuffer)) {
-        (void)::setsockopt(sock->fd(), SOL_SOCKET, plain, &kListenerBuffer, sizeof kListenerBuffer);
-      }
-    }
-    s->listeners.push_back(std::move(*sock));
-    s->listener_at.push_back(at);
-  }
-  const Instant now = io::monotonic_now();
-  s->ports = std::make_unique<UdpPortAllocator>(
-      config.relay_addresses, config.port_min, config.port_max, s->poller, kTokenRelay,
-      static_cast<uint64_t>(to_ns(now)) ^ static_cast<uint64_t>(io::wall_now().unix_ns));
-  auto server = relay::RelayServer::create(config.relay, *s->ports);
+  s->ports = std::make_unique<UdpPortAllocator>(config.relay_addresses, shared.ports, s->poller,
+                                                kTokenRelay);
+  auto server =
+      relay::RelayServer::create(config.relay, *s->ports, shared.nonce_key, &shared.quota);
   if (!server) return fail(server.error().message);
   s->server = std::move(*server);
-  s->server->set_wall_clock(io::wall_now(), now);
+  s->server->set_wall_clock(io::wall_now(), io::monotonic_now());
 
   StreamLimits limits;
   limits.max_connections = config.max_connections;
-  if (!config.tcp_listen.empty()) {
-    auto st = StreamServer::listen(config.tcp_listen, relay::Transport::kTcp, nullptr, s->poller,
+  limits.reuse_port = s->setup.loops > 1;
+  if (!s->setup.tcp_listen.empty()) {
+    limits.open_total = s->setup.loops > 1 ? &shared.tcp_open : nullptr;
+    auto st = StreamServer::listen(s->setup.tcp_listen, relay::Transport::kTcp, nullptr, s->poller,
                                    kTokenTcp, limits, "--listen");
     if (!st) return fail(st.error().message);
     s->tcp = std::move(*st);
   }
-  if (!config.tls_listen.empty()) {
-    auto ctx = TlsContext::load(config.tls_cert, config.tls_key);
-    if (!ctx) return fail(ctx.error().message);
-    s->tls = std::move(*ctx);
-    auto st = StreamServer::listen(config.tls_listen, relay::Transport::kTls, s->tls.get(),
+  if (!s->setup.tls_listen.empty()) {
+    limits.open_total = s->setup.loops > 1 ? &shared.tls_open : nullptr;
+    auto st = StreamServer::listen(s->setup.tls_listen, relay::Transport::kTls, s->setup.tls,
                                    s->poller, kTokenTls, limits, "--tls-port");
     if (!st) return fail(st.error().message);
     s->tls_streams = std::move(*st);
   }
 
-  if (config.metrics) {
+  if (s->setup.index == 0 && config.metrics) {
     auto m = MetricsServer::listen(*config.metrics, s->poller, kTokenMetrics);
     if (!m) return fail(m.error().message);
     s->metrics.emplace(std::move(*m));
   }
-  if (auto st = s->poller.add(s->signals.fd(), kTokenSignal, true, false); !st) {
-    return fail(st.error().message);
-  }
-  for (size_t i = 0; i < s->listeners.size(); ++i) {
-    if (auto st = s->poller.add(s->listeners[i].fd(), kTokenListener + i, true, false); !st) {
+  if (s->setup.signals) {
+    if (auto st = s->poller.add(s->setup.signals->fd(), kTokenSignal, true, false); !st) {
       return fail(st.error().message);
     }
   }
-
-  std::string listen_text, relay_text;
-  for (const auto& l : config.listen)
-    listen_text += (listen_text.empty() ? "" : ", ") + l.to_string();
-  for (const auto* st : {s->tcp.get(), s->tls_streams.get()}) {
-    if (!st) continue;
-    listen_text += std::string("; ") + std::string(relay::transport_name(st->transport())) + " ";
-    for (size_t i = 0; i < st->bound().size(); ++i)
-      listen_text += (i ? ", " : "") + st->bound()[i].to_string();
+  if (auto st = s->poller.add(shared.stop.fd(), kTokenStop, true, false); !st) {
+    return fail(st.error().message);
   }
-  for (const auto& a : config.relay_addresses) {
-    relay_text += (relay_text.empty() ? "" : ", ") + a.to_string();
+  for (size_t i = 0; i < s->listeners().size(); ++i) {
+    if (auto st = s->poller.add(s->listeners()[i].fd(), kTokenListener + i, true, false); !st) {
+      return fail(st.error().message);
+    }
   }
-  log::info(
-      "tern relay: STUN/TURN on udp {}; relayed addresses {} ports {}-{}; realm {}, {} "
-      "user(s), {} REST secret(s){}",
-      listen_text, relay_text, config.port_min, config.port_max, config.relay.realm,
-      config.relay.users.size(), config.relay.shared_secrets.size(),
-      config.relay.discovery ? "; RFC 5780 behaviour discovery on" : "");
-  if (s->metrics) {
-    log::info("metrics on http://{}/metrics",
-              Endpoint{config.metrics->address, s->metrics->port()}.to_string());
-  }
-  return std::unique_ptr<RelayDaemon>(new RelayDaemon(std::move(s)));
+  return std::unique_ptr<RelayLoop>(new RelayLoop(std::move(s)));
 }
 
-RelayDaemon::RelayDaemon(std::unique_ptr<State> state) : state_(std::move(state)) {}
-RelayDaemon::~RelayDaemon() = default;
+RelayLoop::RelayLoop(std::unique_ptr<State> state) : state_(std::move(state)) {}
+RelayLoop::~RelayLoop() = default;
 
-Status RelayDaemon::run() {
+const std::vector<Endpoint>& RelayLoop::tcp_bound() const {
+  static const std::vector<Endpoint> kNone;
+  return state_->tcp ? state_->tcp->bound() : kNone;
+}
+
+const std::vector<Endpoint>& RelayLoop::tls_bound() const {
+  static const std::vector<Endpoint> kNone;
+  return state_->tls_streams ? state_->tls_streams->bound() : kNone;
+}
+
+std::optional<uint16_t> RelayLoop::metrics_port() const {
+  if (!state_->metrics) return std::nullopt;
+  return state_->metrics->port();
+}
+
+size_t RelayLoop::allocation_count() const {
+  return state_->server->allocation_count();
+}
+
+Status RelayLoop::run() {
   State& s = *state_;
   std::array<io::Ready, 64> ready;
   const auto body = [&s] { return s.metrics_text(); };
   for (;;) {
     Instant now = io::monotonic_now();
     s.server->set_wall_clock(io::wall_now(), now);
-    std::optional<Instant> deadline = s.server->poll_timeout();
-    if (s.metrics) {
-      if (auto m = s.metrics->next_deadline(); m && (!deadline || *m < *deadline)) deadline = m;
-    }
-    if (auto m = s.stream_deadline(); m && (!deadline || *m < *deadline)) deadline = m;
     std::optional<Duration> timeout;
-    if (deadline) timeout = *deadline > now ? *deadline - now : Duration::zero();
+    if (auto deadline = s.next_deadline()) {
+      timeout = *deadline > now ? *deadline - now : Duration::zero();
+    }
     auto n = s.poller.wait(timeout, ready);
-    if (!n) return fail(n.error().message);
+    if (!n) {
+      s.shared.stop.trigger();  // the other loops stop with this one
+      return fail(n.error().message);
+    }
     now = io::monotonic_now();
     for (size_t i = 0; i < *n; ++i) {
       const uint64_t token = ready[i].token;
       if (token == kTokenSignal) {
-        if (auto sig = s.signals.read(); sig && *sig != SIGHUP) {
-          log::info("signal {}: closing {} allocation(s) and stopping", *sig,
-                    s.server->allocation_count());
-          if (s.tcp) s.tcp->close_all(s);
-          if (s.tls_streams) s.tls_streams->close_all(s);
+        if (auto sig = s.setup.signals->read(); sig && *sig != SIGHUP) {
+          log::info("signal {}: closing the allocations and stopping", *sig);
+          s.shared.stop.trigger();
+          s.close_streams();
           return {};
         }
+      } else if (token == kTokenStop) {
+        s.close_streams();
+        return {};
       } else if (token >= kTokenRelay) {
         s.pump_relay(token, now);
       } else if (s.tcp && s.tcp->owns(token)) {
@@ -383,7 +399,7 @@ Status RelayDaemon::run() {
         s.flush();
       } else if (s.metrics && s.metrics->owns(token)) {
         s.metrics->ready(token, now, body);
-      } else if (token >= kTokenListener && token - kTokenListener < s.listeners.size()) {
+      } else if (token >= kTokenListener && token - kTokenListener < s.listeners().size()) {
         s.pump_listener(token - kTokenListener, now);
       }
     }
@@ -392,6 +408,7 @@ Status RelayDaemon::run() {
     if (s.metrics) s.metrics->expire(now);
     if (s.tcp) s.tcp->expire(now, s);
     if (s.tls_streams) s.tls_streams->expire(now, s);
+    if (s.setup.loops > 1) s.shared.stats.publish(s.setup.index, s.stats());
   }
 }
 

@@ -4,30 +4,22 @@
 
 namespace tern::relayd {
 
-UdpPortAllocator::UdpPortAllocator(std::vector<IpAddress> addresses, uint16_t port_min,
-                                   uint16_t port_max, io::Poller& poller, uint64_t token_base,
-                                   uint64_t seed)
-    : addresses_(std::move(addresses)),
-      port_min_(port_min),
-      port_max_(port_max),
-      next_port_offset_(static_cast<uint32_t>(seed % (uint32_t{port_max} - port_min + 1))),
-      poller_(poller),
-      token_base_(token_base) {}
+UdpPortAllocator::UdpPortAllocator(std::vector<IpAddress> addresses, PortCursor& cursor,
+                                   io::Poller& poller, uint64_t token_base)
+    : addresses_(std::move(addresses)), cursor_(cursor), poller_(poller), token_base_(token_base) {}
 
 std::optional<io::UdpSocket> UdpPortAllocator::bind_free_port(const IpAddress& address, bool even,
                                                               uint16_t& port) {
-  const uint32_t range = uint32_t{port_max_} - port_min_ + 1;
   // Ports are handed out in turn from a random start, so a port that was just
   // released is the last to be reused (late peer datagrams reach nobody).
-  for (uint32_t tries = 0; tries < range; ++tries) {
-    port = static_cast<uint16_t>(port_min_ + next_port_offset_);
-    next_port_offset_ = (next_port_offset_ + 1) % range;
+  for (uint32_t tries = 0; tries < cursor_.range(); ++tries) {
+    port = cursor_.next();
     if (even && port % 2 != 0) continue;  // EVEN-PORT (RFC 8656 §14.6)
     const Endpoint ep{address, port};
     if (by_endpoint_.contains(ep)) continue;
     auto s = io::UdpSocket::bind(ep);
     if (s) return std::move(*s);
-    // In use by another process: try the next; anything else will not get better.
+    // In use by another process or loop: try the next; anything else will not get better.
     if (s.error().message.find("in use") == std::string::npos &&
         s.error().message.find("EADDRINUSE") == std::string::npos) {
       log::warn("relay socket on {}: {}", ep.to_string(), s.error().message);
@@ -46,9 +38,8 @@ std::optional<Endpoint> UdpPortAllocator::open(const relay::RelaySocketRequest& 
   uint16_t port = 0;
   auto sock = bind_free_port(*address, request.even_port, port);
   if (!sock) {
-    log::warn("no free {}relay port on {} in {}-{}: allocation for {} refused (508)",
-              request.even_port ? "even " : "", address->to_string(), port_min_, port_max_,
-              request.client.to_string());
+    log::warn("no free {}relay port on {} in --port-range: allocation for {} refused (508)",
+              request.even_port ? "even " : "", address->to_string(), request.client.to_string());
     return std::nullopt;
   }
   if (request.dont_fragment) {

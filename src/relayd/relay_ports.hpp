@@ -17,6 +17,7 @@
 #include "io/udp_socket.hpp"
 #include "relay/five_tuple.hpp"
 #include "relay/server.hpp"
+#include "relayd/loop_shared.hpp"
 
 namespace tern::relayd {
 
@@ -27,9 +28,10 @@ struct RelaySocketRef {
 
 class UdpPortAllocator final : public relay::RelayPortAllocator {
  public:
-  // Poller tokens token_base + slot.
-  UdpPortAllocator(std::vector<IpAddress> addresses, uint16_t port_min, uint16_t port_max,
-                   io::Poller& poller, uint64_t token_base, uint64_t seed);
+  // Poller tokens token_base + slot. Ports come from `cursor`, shared with the other loops'
+  // allocators (a port another loop holds fails to bind and is skipped).
+  UdpPortAllocator(std::vector<IpAddress> addresses, PortCursor& cursor, io::Poller& poller,
+                   uint64_t token_base);
   ~UdpPortAllocator() override = default;
 
   std::optional<Endpoint> open(const relay::RelaySocketRequest& request) override;
@@ -51,9 +53,7 @@ class UdpPortAllocator final : public relay::RelayPortAllocator {
   std::optional<io::UdpSocket> bind_free_port(const IpAddress& address, bool even, uint16_t& port);
 
   std::vector<IpAddress> addresses_;
-  uint16_t port_min_;
-  uint16_t port_max_;
-  uint32_t next_port_offset_;
+  PortCursor& cursor_;
   io::Poller& poller_;
   uint64_t token_base_;
   std::vector<Slot> slots_;

@@ -17,11 +17,11 @@ void family(std::string& out, std::string_view name, std::string_view type, std:
   out += '\n';
 }
 
-void sample(std::string& out, std::string_view name, const StreamServer& s, std::string_view extra,
+void sample(std::string& out, std::string_view name, const StreamStats& s, std::string_view extra,
             uint64_t value) {
   out += name;
   out += "{transport=\"";
-  out += relay::transport_name(s.transport());
+  out += relay::transport_name(s.transport);
   out += '"';
   out += extra;
   out += "} ";
@@ -31,7 +31,18 @@ void sample(std::string& out, std::string_view name, const StreamServer& s, std:
 
 }  // namespace
 
-std::string stream_metrics_text(std::initializer_list<const StreamServer*> servers) {
+StreamStats& StreamStats::operator+=(const StreamStats& o) {
+  connections += o.connections;
+  counters.accepted += o.counters.accepted;
+  counters.refused += o.counters.refused;
+  counters.closed_idle += o.counters.closed_idle;
+  counters.closed_framing += o.counters.closed_framing;
+  counters.closed_tls += o.counters.closed_tls;
+  counters.dropped_frames += o.counters.dropped_frames;
+  return *this;
+}
+
+std::string stream_metrics_text(std::initializer_list<const StreamStats*> servers) {
   std::string out;
   bool any = false;
   for (const auto* s : servers)
@@ -39,18 +50,18 @@ std::string stream_metrics_text(std::initializer_list<const StreamServer*> serve
   if (!any) return out;
   family(out, "tern_relay_connections", "gauge", "TCP and TLS client connections open.");
   for (const auto* s : servers) {
-    if (s) sample(out, "tern_relay_connections", *s, "", s->connection_count());
+    if (s) sample(out, "tern_relay_connections", *s, "", s->connections);
   }
   family(out, "tern_relay_connections_total", "counter", "TCP and TLS connections accepted.");
   for (const auto* s : servers) {
-    if (s) sample(out, "tern_relay_connections_total", *s, "", s->counters().accepted);
+    if (s) sample(out, "tern_relay_connections_total", *s, "", s->counters.accepted);
   }
   family(out, "tern_relay_connections_closed_total", "counter",
          "Connections the relay closed: refused over --max-connections, idle, out of step "
          "(not STUN or ChannelData, or a frame too large), or a failed TLS handshake.");
   for (const auto* s : servers) {
     if (!s) continue;
-    const StreamCounters& c = s->counters();
+    const StreamCounters& c = s->counters;
     sample(out, "tern_relay_connections_closed_total", *s, ",reason=\"refused\"", c.refused);
     sample(out, "tern_relay_connections_closed_total", *s, ",reason=\"idle\"", c.closed_idle);
     sample(out, "tern_relay_connections_closed_total", *s, ",reason=\"framing\"", c.closed_framing);
@@ -59,7 +70,7 @@ std::string stream_metrics_text(std::initializer_list<const StreamServer*> serve
   family(out, "tern_relay_stream_dropped_total", "counter",
          "Frames for a connection dropped whole: its output queue was full or it had closed.");
   for (const auto* s : servers) {
-    if (s) sample(out, "tern_relay_stream_dropped_total", *s, "", s->counters().dropped_frames);
+    if (s) sample(out, "tern_relay_stream_dropped_total", *s, "", s->counters.dropped_frames);
   }
   return out;
 }

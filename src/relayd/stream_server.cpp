@@ -53,7 +53,9 @@ StreamServer::StreamServer(relay::Transport transport, const TlsContext* tls, io
 
 StreamServer::~StreamServer() {
   for (auto& c : slots_) {
-    if (c) poller_->remove(c->io.fd());
+    if (!c) continue;
+    poller_->remove(c->io.fd());
+    give_shared_slot();
   }
   for (auto& l : listeners_)
     poller_->remove(l.get());
@@ -72,6 +74,10 @@ Result<std::unique_ptr<StreamServer>> StreamServer::listen(
     if (!fd) return fail(what + " socket: " + strerror(errno));
     int one = 1;
     (void)::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (limits.reuse_port &&
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      return fail(what + " socket: SO_REUSEPORT: " + strerror(errno));
+    }
     if (v6) (void)::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     sockaddr_storage ss{};
     socklen_t len = io::to_sockaddr(ep, v6, ss);
@@ -130,7 +136,7 @@ void StreamServer::accept_all(size_t listener, Instant now) {
       }
       return;
     }
-    if (free_.empty()) {
+    if (free_.empty() || !take_shared_slot()) {
       ++counters_.refused;  // closed at once, so the backlog never fills with waiting clients
       continue;
     }
@@ -144,6 +150,7 @@ void StreamServer::accept_all(size_t listener, Instant now) {
     (void)::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto io = StreamIo::make(std::move(fd), tls_);
     if (!io) {
+      give_shared_slot();
       log::warn("{} connection from {}: {}", relay::transport_name(transport_),
                 io::from_sockaddr(peer).to_string(), io.error().message);
       continue;
@@ -153,7 +160,10 @@ void StreamServer::accept_all(size_t listener, Instant now) {
     c->tuple = relay::FiveTuple{io::from_sockaddr(peer), server, transport_};
     c->io = std::move(*io);
     c->last_frame = now;
-    if (!poller_->add(c->io.fd(), slot_token(slot), true, false)) continue;
+    if (!poller_->add(c->io.fd(), slot_token(slot), true, false)) {
+      give_shared_slot();
+      continue;
+    }
     free_.pop_back();
     by_tuple_[c->tuple] = slot;
     slots_[slot] = std::move(c);
@@ -289,7 +299,19 @@ void StreamServer::close(size_t slot, StreamSink& sink) {
   poller_->remove(c->io.fd());
   by_tuple_.erase(c->tuple);
   free_.push_back(slot);
+  give_shared_slot();
   sink.on_closed(c->tuple);
+}
+
+bool StreamServer::take_shared_slot() {
+  if (!limits_.open_total) return true;
+  if (limits_.open_total->fetch_add(1) < limits_.max_connections) return true;
+  limits_.open_total->fetch_sub(1);
+  return false;
+}
+
+void StreamServer::give_shared_slot() {
+  if (limits_.open_total) limits_.open_total->fetch_sub(1);
 }
 
 void StreamServer::expire(Instant now, StreamSink& sink) {

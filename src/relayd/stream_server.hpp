@@ -10,6 +10,7 @@
 // nothing for `idle` (`first_frame` before their first whole frame).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -39,6 +40,10 @@ struct StreamLimits {
   size_t max_queued = 256 * 1024;
   Duration idle = std::chrono::minutes(10);  // more than a refresh interval
   Duration first_frame = std::chrono::seconds(30);
+  // With several event loops, each has a server of its own and max_connections bounds them
+  // together: this counts their connections (nullptr: this server alone).
+  std::atomic<size_t>* open_total = nullptr;
+  bool reuse_port = false;  // SO_REUSEPORT on the listeners: one per loop on each address
 };
 
 struct StreamCounters {
@@ -48,6 +53,15 @@ struct StreamCounters {
   uint64_t closed_framing = 0;  // not STUN/ChannelData, or a frame over max_frame
   uint64_t closed_tls = 0;      // the TLS handshake or record layer failed
   uint64_t dropped_frames = 0;  // the output queue was full, or the connection gone
+};
+
+// A server's counters and connections open, for the metrics endpoint.
+struct StreamStats {
+  relay::Transport transport = relay::Transport::kTcp;
+  uint64_t connections = 0;
+  StreamCounters counters;
+
+  StreamStats& operator+=(const StreamStats& o);
 };
 
 // What the relay loop does with a connection's frames.
@@ -88,6 +102,7 @@ class StreamServer {
   relay::Transport transport() const { return transport_; }
   size_t connection_count() const { return by_tuple_.size(); }
   const StreamCounters& counters() const { return counters_; }
+  StreamStats stats() const { return {transport_, by_tuple_.size(), counters_}; }
   // The bound listener addresses (port 0 resolved), in the order given.
   const std::vector<Endpoint>& bound() const { return bound_; }
 
@@ -101,6 +116,9 @@ class StreamServer {
   void write(size_t slot);
   void close(size_t slot, StreamSink& sink);
   void want_write(Connection& c, bool on);
+  // A place under the bound shared with the other loops' servers (always, without one).
+  bool take_shared_slot();
+  void give_shared_slot();
   uint64_t slot_token(size_t slot) const { return token_base_ + listeners_.size() + slot; }
 
   relay::Transport transport_;
@@ -117,8 +135,8 @@ class StreamServer {
   StreamCounters counters_;
 };
 
-// Prometheus text for the given servers (null ones skipped): connections open, accepted,
-// refused and closed by reason, and frames dropped, each labelled by transport.
-std::string stream_metrics_text(std::initializer_list<const StreamServer*> servers);
+// Prometheus text for the given servers' stats (null ones skipped): connections open,
+// accepted, refused and closed by reason, and frames dropped, each labelled by transport.
+std::string stream_metrics_text(std::initializer_list<const StreamStats*> servers);
 
 }  // namespace tern::relayd

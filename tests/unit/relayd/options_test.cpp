@@ -172,6 +172,8 @@ TEST(RelaydOptions, ErrorsNameTheOption) {
   };
   const Case cases[] = {
       {[](RawOptions& r) { r.listen = {"nowhere"}; }, "--listen nowhere"},
+      {[](RawOptions& r) { r.threads = 0; }, "--threads 0"},
+      {[](RawOptions& r) { r.threads = 257; }, "--threads 257"},
       {[](RawOptions& r) { r.listen = {"0.0.0.0"}; }, "--relay-address"},
       {[](RawOptions& r) { r.relay_address = {"0.0.0.0"}; }, "--relay-address 0.0.0.0"},
       {[](RawOptions& r) {
