@@ -13,6 +13,7 @@ constexpr uint64_t kTokenListener = 1;
 constexpr uint64_t kTokenChanges = 2;
 constexpr uint64_t kFirstConnection = 3;
 constexpr size_t kMaxConnections = 512;  // plain requests; streams have their own bound
+constexpr size_t kAcceptBatch = 32;
 constexpr Duration kRequestTimeout = std::chrono::seconds(10);
 constexpr Duration kDrainTime = std::chrono::seconds(1);
 constexpr Duration kExpirySweep = std::chrono::seconds(60);
@@ -125,7 +126,9 @@ void Server::watch_changes(bool recheck) {
 }
 
 void Server::accept_all(Instant now) {
-  while (conns_.size() < kMaxConnections) {
+  // A batch per loop turn, not until the backlog is empty: clients that reconnect as fast as
+  // they are answered would keep this loop here (streams unserved, `now` growing stale).
+  for (size_t n = 0; n < kAcceptBatch && conns_.size() < kMaxConnections; ++n) {
     auto accepted = listener_.accept();
     if (!accepted) {
       log::warn("tern control: accept: {}", accepted.error().message);

@@ -55,6 +55,7 @@ class Server {
     size_t drained = 0;
   };
 
+  // Accepts (and answers what is there to read) up to a batch; the rest wait for the next turn.
   void accept_all(Instant now);
   // Accepting stops at kMaxConnections and resumes below it.
   void pace_accepting();
