@@ -278,12 +278,12 @@ void check_firewall(const RoutesCheckInput& in, const WgInterfaceRoutes& wg,
     const std::string cond = r.conditions.empty() ? std::string()
                                                   : fmt::format(" when they also match {}",
                                                                 fmt::join(r.conditions, ", "));
-    out.push_back(
-        {"firewall_drops_port",
-         fmt::format("nftables rule `{}`{} {}s {}'s UDP listen port {}{}: peers cannot reach "
-                     "this side first; delete it, or accept udp dport {} before it",
-                     r.describe(), count, r.verdict, wg.name, wg.listen_port, cond, wg.listen_port),
-         {wg.name, fmt::format("udp/{}", wg.listen_port), r.describe()}});
+    out.push_back({"firewall_drops_port",
+                   fmt::format("{} rule `{}`{} {}s {}'s UDP listen port {}{}: peers cannot reach "
+                               "this side first; delete it, or accept udp dport {} before it",
+                               r.tool, r.describe(), count, r.verdict, wg.name, wg.listen_port,
+                               cond, wg.listen_port),
+                   {wg.name, fmt::format("udp/{}", wg.listen_port), r.describe()}});
   }
 }
 

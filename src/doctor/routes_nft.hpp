@@ -27,6 +27,7 @@ struct NftPortRule {
   std::vector<std::string> conditions;  // other matches: "ip saddr", "iifname", ...
   std::optional<uint64_t> packets;      // its counter, if it has one
   size_t position = 0;                  // order within its chain
+  std::string tool = "nftables";        // or "iptables-legacy" (routes_iptables.hpp)
 
   // "inet filter input (handle 7): udp dport 51820 drop"
   [[nodiscard]] std::string describe() const;

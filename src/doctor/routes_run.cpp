@@ -4,9 +4,11 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include <fmt/format.h>
 
+#include "doctor/routes_iptables.hpp"
 #include "doctor/routes_netlink.hpp"
 #include "doctor/wg_run.hpp"
 #include "doctor/wg_uapi.hpp"
@@ -71,8 +73,8 @@ std::optional<std::vector<NftPortRule>> read_nft(std::vector<std::string>& notes
   }
   if (r->not_found) {
     notes.push_back(
-        "firewall not checked: nft is not installed (apt install nftables; rules of "
-        "iptables-legacy are not read)");
+        "nftables not checked: nft is not installed (apt install nftables; rules of "
+        "iptables-legacy are read when iptables-legacy-save is there)");
     return std::nullopt;
   }
   if (r->exit_status != 0) {
@@ -92,6 +94,26 @@ std::optional<std::vector<NftPortRule>> read_nft(std::vector<std::string>& notes
     return std::nullopt;
   }
   return std::move(*rules);
+}
+
+// iptables-legacy's rules, which nft does not show: both families, when the tools are installed
+// and anything is loaded through them. Appended to `rules`; nullopt stays nullopt when neither
+// tool ran.
+void read_iptables_legacy(std::optional<std::vector<NftPortRule>>& rules,
+                          std::vector<std::string>& notes) {
+  for (const auto& [tool, family] :
+       {std::pair{"iptables-legacy-save", "ip"}, std::pair{"ip6tables-legacy-save", "ip6"}}) {
+    auto r = io::run_command({tool, "-c"}, std::chrono::seconds(5), kMaxRuleset);
+    if (!r || r->not_found) continue;  // not installed: nothing can be loaded through it
+    if (r->exit_status != 0) {
+      notes.push_back(fmt::format("{} -c failed: {}: its rules are not checked (run as root)", tool,
+                                  r->err.substr(0, r->err.find('\n'))));
+      continue;
+    }
+    auto found = parse_iptables_port_rules(r->out, family);
+    if (!rules) rules.emplace();
+    rules->insert(rules->end(), found.begin(), found.end());
+  }
 }
 
 WgInterfaceRoutes to_routes(const std::string& name, const uapi::DeviceSnapshot& d) {
@@ -164,8 +186,9 @@ RoutesReport run_routes_check(const RoutesOptions& options, const Progress& prog
     if (auto v = sysctl_int("net.ipv4.conf." + w.name + ".rp_filter")) in.rp_filter[w.name] = *v;
   }
   if (options.firewall && !in.interfaces.empty()) {
-    say("reading the nftables ruleset");
+    say("reading the nftables ruleset and iptables-legacy's rules");
     in.nft = read_nft(report.notes);
+    read_iptables_legacy(in.nft, report.notes);
   }
   report = [&] {
     auto r = check_routes(in);

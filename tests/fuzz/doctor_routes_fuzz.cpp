@@ -1,29 +1,35 @@
 // Fuzzes `tern doctor routes`' parsers and its route lookups. A first byte of '{' makes the
-// input `nft -j list ruleset` text (then the port rules found are matched against a few
-// ports); otherwise the input is cut into rtnetlink dump messages (2-byte length, then the
-// message) merged into one NetState, which check_routes then reasons about for a WireGuard
-// interface named after the first link. Nothing may crash, hang or read past a message.
+// input `nft -j list ruleset` text, one of '*' or '#' `iptables-legacy-save -c` text (then the
+// port rules found are matched against a few ports); otherwise the input is cut into rtnetlink dump
+// messages (2-byte length, then the message) merged into one NetState, which check_routes then
+// reasons about for a WireGuard interface named after the first link. Nothing may crash, hang or
+// read past a message.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
 #include "doctor/routes_check.hpp"
+#include "doctor/routes_iptables.hpp"
 #include "doctor/routes_netlink.hpp"
 #include "doctor/routes_nft.hpp"
 
 using namespace tern;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size > 0 && data[0] == '{') {
-    auto rules =
-        doctor::parse_nft_port_rules(std::string_view(reinterpret_cast<const char*>(data), size));
-    if (rules) {
-      for (uint16_t port : {0, 53, 51820, 65535}) {
-        for (const auto& r : doctor::nft_drops_for_port(*rules, port))
-          (void)r.describe();
-      }
+  auto match_ports = [](const std::vector<doctor::NftPortRule>& rules) {
+    for (uint16_t port : {0, 53, 51820, 65535}) {
+      for (const auto& r : doctor::nft_drops_for_port(rules, port))
+        (void)r.describe();
     }
+  };
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (size > 0 && data[0] == '{') {
+    if (auto rules = doctor::parse_nft_port_rules(text)) match_ports(*rules);
+    return 0;
+  }
+  if (size > 0 && (data[0] == '*' || data[0] == '#')) {
+    match_ports(doctor::parse_iptables_port_rules(text, "ip"));
     return 0;
   }
   doctor::RoutesCheckInput in;
