@@ -18,13 +18,15 @@
 #
 # Usage: sudo bench/relay.sh [--json] [--sessions N] [--steps PPS,PPS,...] [--seconds S]
 #                            [--size BYTES] [--burst K] [--only tern,coturn] [--secret]
-#                            [--nice N]
+#                            [--nice N] [--tern-threads N]
 # --steps are offered packet rates, client to peer (the relay forwards each packet twice).
 # --nice (default -10) runs the servers and turn_load at that priority, and gives the bench's
 # scheduling group (with kernel.sched_autogroup_enabled the kernel shares the CPUs between
 # sessions first, so a plain nice does nothing against a build in another terminal) the same
 # weight, so that other work on the machine takes CPU from neither server.
 # --secret uses TURN REST credentials (coturn's use-auth-secret) instead of a static user.
+# --tern-threads runs tern relay with --threads N (default: its own, one event loop per CPU;
+# coturn runs its default relay threads, also one per CPU).
 # TERN=/path/to/tern picks the tern binary (default: build/default/tern; build it Release),
 # TERN_TOOLS the directory with turn_load (default: the tests/tools directory next to TERN).
 # With --json the table goes to stderr and one JSON document to stdout.
@@ -44,6 +46,7 @@ only=tern,coturn
 secret=0
 nice=-10
 json=0
+tern_threads=
 usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift ;;
     --secret) secret=1 ;;
     --nice) nice=$2; shift ;;
+    --tern-threads) tern_threads=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "relay bench: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -63,8 +67,8 @@ while [ $# -gt 0 ]; do
 done
 [[ $sessions =~ ^[1-9][0-9]{0,3}$ && $steps =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ &&
   $seconds =~ ^[1-9][0-9]?$ && $size =~ ^[1-9][0-9]{1,3}$ && $burst =~ ^[1-9][0-9]?$ &&
-  $nice =~ ^-?[0-9]{1,2}$ ]] ||
-  { echo "relay bench: --sessions 1-9999 --steps N,N,... --seconds 1-99 --size 24-8000 --burst 1-64 --nice -20-19" >&2; exit 2; }
+  $nice =~ ^-?[0-9]{1,2}$ && $tern_threads =~ ^([1-9][0-9]{0,2})?$ ]] ||
+  { echo "relay bench: --sessions 1-9999 --steps N,N,... --seconds 1-99 --size 24-8000 --burst 1-64 --nice -20-19 --tern-threads 1-256" >&2; exit 2; }
 if [ "$(id -u)" -ne 0 ]; then
   echo "relay bench: needs root (network namespaces): sudo $0" >&2
   exit 1
@@ -99,12 +103,14 @@ else
   tern_auth=(--user alice:s3cret) coturn_auth=(--lt-cred-mech --user alice:s3cret)
   load_auth=(--user alice --password s3cret)
 fi
+tern_extra=()
+[ -z "$tern_threads" ] || tern_extra=(--threads "$tern_threads")
 
 start_server() { # tern | coturn: starts it, sets SERVER_PID
   case $1 in
     tern)
       ip netns exec "$R" nice -n "$nice" "$TERN" relay --listen 198.51.100.1 --relay-address 203.0.113.1 \
-        "${tern_auth[@]}" --realm bench --no-tcp \
+        "${tern_auth[@]}" "${tern_extra[@]}" --realm bench --no-tcp \
         --total-quota 100000 --user-quota 0 >"$TERN_WORK/tern.log" 2>&1 &
       ;;
     coturn)
@@ -204,7 +210,7 @@ row() { jq -r --arg k "$1" '.[] | select(.key == $k) | .zero_loss // {} |
    (.server_cpu_percent // "-")] | @tsv' <<<"$results"; }
 printf '\nzero-loss ceilings (%d sessions, %d-byte payloads, %d s a step; load average %s before, %s after)\n' \
   "$sessions" "$size" "$seconds" "$load_before" "$load_after"
-printf '%-8s %-14s %-16s %-10s %-10s %s\n' server "offered pkt/s" "relayed pkt/s" "Mbit/s" "RTT p99" "server CPU % (one core)"
+printf '%-8s %-14s %-16s %-10s %-10s %s\n' server "offered pkt/s" "relayed pkt/s" "Mbit/s" "RTT p99" "server CPU % (of one core, all threads)"
 for impl in tern coturn; do
   [ -n "${status[$impl]:-}" ] || continue
   if [ "${status[$impl]}" != ok ]; then printf '%-8s %s\n' "$impl" "${status[$impl]}"; continue; fi
@@ -233,6 +239,8 @@ fi
 jq -n --argjson results "$results" --argjson ratios "$ratios" --argjson n "$sessions" \
   --argjson s "$seconds" --argjson l "$size" --argjson b "$burst" --arg cpus "$(nproc)" \
   --arg lb "$load_before" --arg la "$load_after" \
+  --arg tt "$tern_threads" \
   '{config: {sessions: $n, seconds_per_step: $s, size: $l, burst: $b, cpus: ($cpus | tonumber),
+             tern_threads: (if $tt == "" then "default" else ($tt | tonumber) end),
              load_average_before: $lb, load_average_after: $la},
     results: $results, ratios: $ratios}' >&3
