@@ -157,7 +157,12 @@ void check_stolen(const RoutesCheckInput& in, const WgInterfaceRoutes& wg,
         }
       }
       for (const auto& a : samples) {
-        const auto lk = lookup_route(in.net, a, 0);
+        // Traffic into the tunnel carries the interface's own address as its source, so a
+        // `from PREFIX` rule that sends that source elsewhere steals it, and one that sends it
+        // into the tunnel routes it; without an address here, the kernel's choice.
+        const auto own =
+            wg_index ? address_on(in.net, *wg_index, a.family()) : std::optional<IpAddress>();
+        const auto lk = own ? lookup_route(in.net, a, 0, own) : lookup_route_unbound(in.net, a, 0);
         std::string how;
         std::optional<uint8_t> length;
         if (lk.refused) {
@@ -214,7 +219,8 @@ void check_endpoints(const RoutesCheckInput& in, const WgInterfaceRoutes& wg,
   for (const auto& peer : wg.peers) {
     if (!peer.endpoint || peer.endpoint->address.is_unspecified()) continue;
     const IpAddress e = peer.endpoint->address.unmapped();
-    const auto lk = lookup_route(in.net, e, wg.fwmark);
+    // WireGuard's socket is unbound: the source the kernel picks can meet a `from` rule.
+    const auto lk = lookup_route_unbound(in.net, e, wg.fwmark);
     if (lookup_oif(lk) != wg_index) continue;
     const std::string mark =
         wg.fwmark != 0 ? fmt::format(" even with {}'s fwmark {:#x}", wg.name, wg.fwmark) : "";

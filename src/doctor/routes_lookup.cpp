@@ -22,14 +22,15 @@ std::vector<NetRule> default_rules(IpAddress::Family family) {
   return rules;
 }
 
-// fib_rule_match() for a packet sent from this host: iif is lo, no oif, no source yet.
-bool rule_matches(const NetRule& r, const IpAddress& dst, uint32_t fwmark) {
+// fib_rule_match() for a packet sent from this host: iif is lo, no oif, the source if known.
+bool rule_matches(const NetRule& r, const IpAddress& dst, uint32_t fwmark,
+                  const std::optional<IpAddress>& src) {
   bool match = true;
   if (!r.iifname.empty() && r.iifname != "lo") match = false;
   if (!r.oifname.empty()) match = false;
   const uint32_t mask = r.fwmask.value_or(r.fwmark ? 0xffffffff : 0);
   if (((r.fwmark.value_or(0) ^ fwmark) & mask) != 0) match = false;
-  if (r.src && r.src->length > 0) match = false;  // no source address chosen yet
+  if (r.src && r.src->length > 0 && (!src || !r.src->contains(*src))) match = false;
   if (r.dst && !r.dst->contains(dst)) match = false;
   return r.invert ? !match : match;
 }
@@ -53,7 +54,8 @@ const NetRoute* lookup_table(const NetState& net, uint32_t table, const IpAddres
   return best;
 }
 
-RouteLookup lookup_route(const NetState& net, const IpAddress& dst, uint32_t fwmark) {
+RouteLookup lookup_route(const NetState& net, const IpAddress& dst, uint32_t fwmark,
+                         const std::optional<IpAddress>& src) {
   std::vector<NetRule> rules;
   for (const auto& r : net.rules) {
     if (r.family == dst.family()) rules.push_back(r);
@@ -64,7 +66,7 @@ RouteLookup lookup_route(const NetState& net, const IpAddress& dst, uint32_t fwm
   RouteLookup out;
   for (size_t i = 0; i < rules.size(); ++i) {
     const NetRule& r = rules[i];
-    if (r.other_selectors || !rule_matches(r, dst, fwmark)) continue;
+    if (r.other_selectors || !rule_matches(r, dst, fwmark, src)) continue;
     switch (r.action) {
       case RuleAction::kToTable: {
         const NetRoute* route = lookup_table(net, r.table, dst);
@@ -96,6 +98,23 @@ RouteLookup lookup_route(const NetState& net, const IpAddress& dst, uint32_t fwm
     }
   }
   return out;
+}
+
+std::optional<IpAddress> address_on(const NetState& net, uint32_t ifindex,
+                                    IpAddress::Family family) {
+  for (const auto& a : net.addresses) {
+    if (a.ifindex == ifindex && a.prefix.address.family() == family) return a.prefix.address;
+  }
+  return std::nullopt;
+}
+
+RouteLookup lookup_route_unbound(const NetState& net, const IpAddress& dst, uint32_t fwmark) {
+  const RouteLookup first = lookup_route(net, dst, fwmark);
+  const auto oif = lookup_oif(first);
+  if (!oif) return first;
+  const auto src = address_on(net, *oif, dst.family());
+  if (!src) return first;
+  return lookup_route(net, dst, fwmark, src);
 }
 
 std::optional<uint32_t> lookup_oif(const RouteLookup& lookup) {

@@ -261,3 +261,50 @@ TEST(RoutesCheck, JsonShape) {
 
 }  // namespace
 }  // namespace tern::doctor
+
+namespace tern::doctor {
+namespace {
+
+// The kernel's default rules and one more: `from FROM lookup TABLE` at priority 100.
+void add_from_rule(RoutesCheckInput& in, const char* from, uint32_t table) {
+  NetRule local, main_rule, r;
+  local.table = kTableLocal;
+  main_rule.priority = 32766;
+  r.priority = 100;
+  r.table = table;
+  r.src = pfx(from);
+  in.net.rules = {local, r, main_rule};
+}
+
+TEST(RoutesCheck, AFromRuleThatSendsTheOverlaySourceElsewhereStealsIt) {
+  auto in = healthy();
+  add_from_rule(in, "10.10.0.0/24", 200);
+  in.net.routes.push_back(route("0.0.0.0/0", 2, "192.168.1.1", 200));
+  const auto r = check_routes(in);
+  ASSERT_FALSE(codes(r).empty());
+  for (const auto& c : codes(r))
+    EXPECT_EQ(c, "route_stolen") << render_routes_human(r);
+  EXPECT_NE(render_routes_human(r).find("table 200"), std::string::npos) << render_routes_human(r);
+}
+
+TEST(RoutesCheck, AnOverlayRoutedBySourceIsRouted) {
+  auto in = healthy();
+  // 10.20.0.0/16 only in table 51820, reached by the overlay's own source address.
+  std::erase_if(in.net.routes, [](const NetRoute& r) { return r.dst == pfx("10.20.0.0/16"); });
+  in.net.routes.push_back(route("10.20.0.0/16", 3, nullptr, 51820));
+  add_from_rule(in, "10.10.0.0/24", 51820);
+  EXPECT_EQ(codes(check_routes(in)), Codes{}) << render_routes_human(check_routes(in));
+}
+
+TEST(RoutesCheck, AFromRuleOnTheUnderlaySourceLoopsTheEndpoints) {
+  auto in = healthy();
+  // What the underlay's address sends goes into the tunnel: WireGuard's own packets too.
+  add_from_rule(in, "192.168.1.10/32", 300);
+  in.net.routes.push_back(route("0.0.0.0/0", 3, nullptr, 300));
+  const auto r = check_routes(in);
+  EXPECT_EQ(codes(r), (Codes{"endpoint_via_tunnel", "endpoint_via_tunnel"}))
+      << render_routes_human(r);
+}
+
+}  // namespace
+}  // namespace tern::doctor

@@ -131,3 +131,41 @@ TEST(RoutesLookup, Describe) {
 
 }  // namespace
 }  // namespace tern::doctor
+
+namespace tern::doctor {
+namespace {
+
+// eth0 = 2 (192.168.1.10), wg0 = 3 (10.10.0.1); table 200 sends everything to eth1 = 4.
+NetState by_source() {
+  NetState s;
+  s.links = {{1, "lo"}, {2, "eth0"}, {3, "wg0"}, {4, "eth1"}};
+  s.addresses = {{2, *IpPrefix::parse("192.168.1.10/24")}, {3, *IpPrefix::parse("10.10.0.1/24")}};
+  s.routes = {route("0.0.0.0/0", 2), route("10.20.0.0/16", 3), route("0.0.0.0/0", 4, 200)};
+  NetRule from = rule(100, 200);
+  from.src = IpPrefix::parse("10.10.0.0/24");
+  s.rules = {rule(0, kTableLocal), from, rule(32766, kTableMain)};
+  return s;
+}
+
+TEST(RoutesLookup, FromRulesMatchTheSourceGiven) {
+  const auto s = by_source();
+  EXPECT_EQ(lookup_oif(lookup_route(s, ip("10.20.1.1"), 0)), 3u);  // no source: main
+  EXPECT_EQ(lookup_oif(lookup_route(s, ip("10.20.1.1"), 0, ip("10.10.0.1"))), 4u);
+  EXPECT_EQ(lookup_oif(lookup_route(s, ip("10.20.1.1"), 0, ip("192.168.1.10"))), 3u);
+  EXPECT_EQ(address_on(s, 3, IpAddress::Family::kV4), ip("10.10.0.1"));
+  EXPECT_FALSE(address_on(s, 4, IpAddress::Family::kV4));
+}
+
+TEST(RoutesLookup, AnUnboundSocketLooksUpAgainWithTheSourceItGot) {
+  auto s = by_source();
+  // wg0 gives the source 10.10.0.1, which the from rule sends to eth1.
+  EXPECT_EQ(lookup_oif(lookup_route_unbound(s, ip("10.20.1.1"), 0)), 4u);
+  // eth0 gives 192.168.1.10, which no rule selects: eth0 stays.
+  EXPECT_EQ(lookup_oif(lookup_route_unbound(s, ip("8.8.8.8"), 0)), 2u);
+  // An interface without an address: the first lookup stands.
+  s.addresses.clear();
+  EXPECT_EQ(lookup_oif(lookup_route_unbound(s, ip("10.20.1.1"), 0)), 3u);
+}
+
+}  // namespace
+}  // namespace tern::doctor
