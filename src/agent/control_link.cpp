@@ -1,7 +1,8 @@
 // The control connection's phases. One connection at a time, in one of these:
-//   waiting  -> (retry time) -> connecting -> TLS handshake -> sending the request
-//   -> reading the answer's head -> register: reading its body, then a new connection
-//                                -> stream: 101, then WebSocket frames until it ends
+//   waiting -> (retry time) -> resolving (off the loop) -> connecting -> TLS handshake
+//   -> sending the request -> reading the answer's head
+//   -> register: reading its body, then a new connection
+//   -> stream: 101, then WebSocket frames until it ends
 // Any failure closes the connection and waits (Backoff) before the next attempt. What the
 // stream carries once it is open is control_link_stream.cpp's.
 #include "agent/control_link.hpp"
@@ -64,9 +65,35 @@ void ControlLink::Impl::connect(Agent::State& s, Instant now) {
     phase = LinkPhase::kDone;
     return;
   }
-  auto ep = resolve_endpoint(url.host_port);
-  if (!ep) return failed(s, now, ep.error().message);
-  auto stream = io::TcpStream::connect(*ep);
+  if (auto literal = Endpoint::parse(url.host_port)) return open(s, now, *literal);
+  if (!resolver) {
+    auto r = io::Resolver::create(resolve_endpoint);
+    if (!r) return failed(s, now, r.error().message);
+    if (auto st = s.poller.add(r->fd(), kTokenControl, true, false); !st) {
+      return failed(s, now, st.error().message);
+    }
+    resolver.emplace(std::move(*r));
+  }
+  // A lookup still hanging from the last attempt is waited for, not queued behind.
+  if (!resolving) resolving = resolver->submit(url.host_port);
+  phase = LinkPhase::kResolving;
+  deadline = now + kConnectTimeout;
+}
+
+void ControlLink::Impl::take_answers(Agent::State& s, Instant now) {
+  if (!resolver) return;
+  for (auto& answer : resolver->take()) {
+    if (answer.id != resolving) continue;
+    resolving.reset();
+    // An answer after its attempt timed out is dropped: the next attempt asks again.
+    if (phase != LinkPhase::kResolving) continue;
+    if (!answer.endpoint) return failed(s, now, answer.endpoint.error().message);
+    open(s, now, *answer.endpoint);
+  }
+}
+
+void ControlLink::Impl::open(Agent::State& s, Instant now, const Endpoint& ep) {
+  auto stream = io::TcpStream::connect(ep);
   if (!stream) return failed(s, now, stream.error().message);
   tcp.emplace(std::move(*stream));
   fd = tcp->fd();
@@ -159,6 +186,7 @@ bool ControlLink::Impl::step(Agent::State& s, Instant now, WallTime wall) {
       }
       return phase != LinkPhase::kWaiting;
     }
+    case LinkPhase::kResolving:  // take_answers() moves on
     case LinkPhase::kWaiting:
     case LinkPhase::kDone:
       return false;
@@ -280,6 +308,7 @@ void ControlLink::start(Agent::State& s, Instant now, WallTime wall) {
 }
 
 void ControlLink::on_ready(Agent::State& s, Instant now, WallTime wall) {
+  impl_->take_answers(s, now);
   impl_->drive(s, now, wall);
 }
 
@@ -297,6 +326,9 @@ void ControlLink::on_timer(Agent::State& s, Instant now, WallTime wall) {
       return;
     case LinkPhase::kStream:
       return m.on_stream_timer(s, now, wall);
+    case LinkPhase::kResolving:
+      if (now >= m.deadline) m.failed(s, now, "resolving " + m.url.host + " took over 10 s");
+      return;
     default:
       if (now >= m.deadline) m.failed(s, now, "the server did not answer within 10 s");
       return;

@@ -1,5 +1,5 @@
 // ControlLink's state, shared by its two halves: control_link.cpp drives the connection
-// (connect, TLS, register, stream upgrade, backoff) and control_link_stream.cpp
+// (resolve, connect, TLS, register, stream upgrade, backoff) and control_link_stream.cpp
 // handles what an open stream carries (maps and deltas, pings, endpoint reports, greetings).
 // Internal to agent/.
 #pragma once
@@ -18,6 +18,7 @@
 #include "control/agent_map.hpp"
 #include "control/websocket.hpp"
 #include "crypto/random.hpp"
+#include "io/resolver.hpp"
 #include "io/tcp_stream.hpp"
 #include "io/tls_context.hpp"
 #include "io/tls_stream.hpp"
@@ -32,6 +33,7 @@ inline constexpr Duration kGreetingRetry = 700ms;  // renew_handshake() for a pe
 
 enum class LinkPhase : uint8_t {
   kWaiting,
+  kResolving,
   kConnecting,
   kTls,
   kSending,
@@ -52,6 +54,10 @@ struct ControlLink::Impl {
   std::vector<IpPrefix> applied_addresses;
   std::optional<int64_t> map_received_unix;
   std::string last_error;
+  // The server's name is looked up off the loop (io/resolver.hpp), whose fd shares
+  // kTokenControl with the connection's socket. Made at the first name to look up.
+  std::optional<io::Resolver> resolver;
+  std::optional<uint64_t> resolving;  // the lookup in flight, kept across a timed-out attempt
 
   // The connection.
   LinkPhase phase = LinkPhase::kWaiting;
@@ -91,6 +97,8 @@ struct ControlLink::Impl {
   void close(Agent::State& s);
   void failed(Agent::State& s, Instant now, const std::string& why);
   void connect(Agent::State& s, Instant now);
+  void take_answers(Agent::State& s, Instant now);
+  void open(Agent::State& s, Instant now, const Endpoint& ep);
   // One step of the current phase; false when it has to wait for the socket.
   bool step(Agent::State& s, Instant now, WallTime wall);
   bool read_some(Agent::State& s, Instant now, bool& closed);
