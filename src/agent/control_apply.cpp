@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/log.hpp"
+#include "io/netlink_address.hpp"
 
 namespace tern::agent {
 
@@ -17,11 +18,33 @@ std::vector<IpPrefix> overlay_addresses(const control::NetworkMap& map) {
   return out;
 }
 
+AddressPlan plan_addresses(const std::vector<IpPrefix>& applied,
+                           const std::vector<IpPrefix>& wanted) {
+  auto has = [](const std::vector<IpPrefix>& list, const IpPrefix& p) {
+    return std::find(list.begin(), list.end(), p) != list.end();
+  };
+  AddressPlan plan;
+  for (const auto& a : applied)
+    if (!has(wanted, a) && !has(plan.remove, a)) plan.remove.push_back(a);
+  for (const auto& w : wanted)
+    if (!has(applied, w) && !has(plan.add, w)) plan.add.push_back(w);
+  return plan;
+}
+
 void apply_map(Agent::State& s, const control::NetworkMap& map,
                const std::vector<control::PeerChange>& changes, std::vector<IpPrefix>& applied,
                Instant now) {
-  for (const auto& a : overlay_addresses(map)) {
-    if (std::find(applied.begin(), applied.end(), a) != applied.end()) continue;
+  const AddressPlan plan = plan_addresses(applied, overlay_addresses(map));
+  for (const auto& a : plan.remove) {
+    if (auto st = io::delete_address(s.ifindex, a); !st) {
+      log::warn("control: cannot remove the old address {} from {}: {}", a.to_string(), s.name,
+                st.error().message);
+      continue;  // still there: tried again with the next map
+    }
+    log::info("control: {} no longer has overlay address {}", s.name, a.to_string());
+    std::erase(applied, a);
+  }
+  for (const auto& a : plan.add) {
     if (auto st = s.netlink.add_address(s.ifindex, a); !st) {
       log::warn("control: cannot add address {} to {}: {}", a.to_string(), s.name,
                 st.error().message);

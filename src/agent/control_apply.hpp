@@ -15,8 +15,20 @@ namespace tern::agent {
 // The interface addresses a map asks for: self's IPv4 in the v4 pool's length, IPv6 in v6's.
 [[nodiscard]] std::vector<IpPrefix> overlay_addresses(const control::NetworkMap& map);
 
-// Adds the map's addresses missing from `applied` (and records them there), then applies
-// the peer changes. Failures are logged: a half-applied map is better than none.
+// How the interface gets from the addresses it has to those a map asks for. A machine the
+// admin re-addressed, or whose server's pool changed, loses the old address before it gets
+// the new one: with two IPv4 addresses in one prefix, removing the first (primary) one would
+// take the second with it. The prefix routes follow their addresses; peers are untouched.
+struct AddressPlan {
+  std::vector<IpPrefix> remove;
+  std::vector<IpPrefix> add;
+};
+[[nodiscard]] AddressPlan plan_addresses(const std::vector<IpPrefix>& applied,
+                                         const std::vector<IpPrefix>& wanted);
+
+// Brings the interface's overlay addresses to the map's (plan_addresses, keeping `applied`
+// current), then applies the peer changes. Failures are logged: a half-applied map is
+// better than none.
 void apply_map(Agent::State& s, const control::NetworkMap& map,
                const std::vector<control::PeerChange>& changes, std::vector<IpPrefix>& applied,
                Instant now);
