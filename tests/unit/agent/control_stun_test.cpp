@@ -1,0 +1,147 @@
+// ReflexiveProbe as a timeline: Binding requests to the map's relays, answers told apart from
+// WireGuard traffic by source and transaction, retransmits, give-up and the periodic re-ask.
+#include "agent/control_stun.hpp"
+
+#include <gtest/gtest.h>
+
+#include "wire/stun_attributes.hpp"
+#include "wire/stun_builder.hpp"
+
+namespace tern::agent {
+namespace {
+
+using namespace std::chrono_literals;
+
+const Endpoint kRelay{IpAddress::v4({198, 51, 100, 1}), 3478};
+const Endpoint kRelay2{IpAddress::v4({198, 51, 100, 2}), 3478};
+const Endpoint kPublic{IpAddress::v4({203, 0, 113, 5}), 40001};
+
+Instant at(Duration d) {
+  return Instant{} + 1000s + d;
+}
+
+// The relay's answer to `request`: a success with XOR-MAPPED-ADDRESS `mapped`.
+std::vector<uint8_t> answer(Bytes request, const Endpoint& mapped, bool error = false) {
+  auto m = wire::StunMessage::parse(request);
+  EXPECT_TRUE(m);
+  EXPECT_TRUE(m->is(wire::StunMethod::kBinding, wire::StunClass::kRequest));
+  std::vector<uint8_t> out(wire::kStunMaxUdpMessage);
+  wire::StunBuilder b(out, wire::StunMethod::kBinding,
+                      error ? wire::StunClass::kError : wire::StunClass::kSuccess,
+                      m->transaction_id());
+  if (error) {
+    b.add_error_code(400, "Bad Request");
+  } else {
+    b.add_xor_address(wire::StunAttr::kXorMappedAddress, mapped);
+  }
+  b.add_fingerprint();
+  out.resize(b.size());
+  return out;
+}
+
+TEST(ReflexiveProbe, AsksTheRelayAndReadsItsAnswer) {
+  ReflexiveProbe p;
+  EXPECT_FALSE(p.poll_timeout());
+  p.set_servers({kRelay}, at(0s));
+  ASSERT_TRUE(p.poll_timeout());
+  p.handle_timeout(at(0s));
+  auto t = p.poll_transmit();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->to, kRelay);
+  EXPECT_TRUE(wire::is_stun(t->data));
+  EXPECT_FALSE(p.poll_transmit());
+  EXPECT_FALSE(p.reflexive());
+
+  const auto reply = answer(t->data, kPublic);
+  // From elsewhere (a peer, or a spoofer): not ours, left to the device.
+  EXPECT_FALSE(p.handle_input(kRelay2, reply, at(10ms)));
+  // A WireGuard message from the relay's address is not STUN either.
+  std::vector<uint8_t> wg(148, 0);
+  wg[0] = 1;
+  EXPECT_FALSE(p.handle_input(kRelay, wg, at(10ms)));
+  EXPECT_FALSE(p.reflexive());
+
+  EXPECT_TRUE(p.handle_input(kRelay, reply, at(20ms)));
+  ASSERT_TRUE(p.reflexive());
+  EXPECT_EQ(*p.reflexive(), kPublic);
+  // A second copy is no longer awaited.
+  EXPECT_FALSE(p.handle_input(kRelay, reply, at(30ms)));
+  // The next question comes after the interval.
+  ASSERT_TRUE(p.poll_timeout());
+  EXPECT_EQ(*p.poll_timeout(), at(20ms) + ReflexiveProbe::kInterval);
+}
+
+TEST(ReflexiveProbe, AnotherTransactionIsNotOurs) {
+  ReflexiveProbe p;
+  p.set_servers({kRelay}, at(0s));
+  p.handle_timeout(at(0s));
+  auto t = p.poll_transmit();
+  ASSERT_TRUE(t);
+  auto reply = answer(t->data, kPublic);
+  reply[8] ^= 0xff;  // the transaction ID's first byte
+  EXPECT_FALSE(p.handle_input(kRelay, reply, at(10ms)));
+  EXPECT_FALSE(p.reflexive());
+}
+
+TEST(ReflexiveProbe, RetransmitsThenGivesUpAndForgets) {
+  ReflexiveProbe p;
+  p.set_servers({kRelay}, at(0s));
+  p.handle_timeout(at(0s));
+  auto first = p.poll_transmit();
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(p.handle_input(kRelay, answer(first->data, kPublic), at(10ms)));
+
+  // The next round goes unanswered: resent at RTO 500 ms, doubled, then given up (39.5 s).
+  Instant now = at(10ms) + ReflexiveProbe::kInterval;
+  p.handle_timeout(now);
+  auto again = p.poll_transmit();
+  ASSERT_TRUE(again);
+  int sends = 1;
+  for (int i = 0; i < 100 && p.reflexive(); ++i) {
+    now = *p.poll_timeout();
+    p.handle_timeout(now);
+    while (auto r = p.poll_transmit()) {
+      EXPECT_EQ(r->data, again->data) << "a retransmission is the same request";
+      ++sends;
+    }
+  }
+  EXPECT_EQ(sends, 7);
+  EXPECT_FALSE(p.reflexive());
+  EXPECT_GE(now - (at(10ms) + ReflexiveProbe::kInterval), 39s);
+}
+
+TEST(ReflexiveProbe, ErrorAnswerSaysNothingAboutUs) {
+  ReflexiveProbe p;
+  p.set_servers({kRelay}, at(0s));
+  p.handle_timeout(at(0s));
+  auto t = p.poll_transmit();
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(p.handle_input(kRelay, answer(t->data, kPublic, true), at(10ms)));
+  EXPECT_FALSE(p.reflexive());
+}
+
+TEST(ReflexiveProbe, NewRelayIsAskedAtOnceKnownOneKeepsItsAnswer) {
+  ReflexiveProbe p;
+  p.set_servers({kRelay}, at(0s));
+  p.handle_timeout(at(0s));
+  auto t = p.poll_transmit();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(p.handle_input(kRelay, answer(t->data, kPublic), at(10ms)));
+
+  p.set_servers({kRelay2, kRelay, kRelay}, at(5s));
+  EXPECT_EQ(p.servers().size(), 2u);
+  EXPECT_EQ(*p.poll_timeout(), at(5s));
+  p.handle_timeout(at(5s));
+  auto t2 = p.poll_transmit();
+  ASSERT_TRUE(t2);
+  EXPECT_EQ(t2->to, kRelay2);
+  EXPECT_FALSE(p.poll_transmit()) << "the known relay was asked again before its interval";
+  EXPECT_EQ(*p.reflexive(), kPublic);
+
+  p.set_servers({}, at(6s));
+  EXPECT_FALSE(p.reflexive());
+  EXPECT_FALSE(p.poll_timeout());
+}
+
+}  // namespace
+}  // namespace tern::agent
