@@ -23,23 +23,7 @@ need_impl tern
 need_impl wireguard-go
 need_tools turnserver jq
 
-step "topology: wireguard-go behind a NAT with 15 s UDP mappings, its peer and coturn outside"
-nat_topology A
-nat_masquerade
-nat_udp_timeout 15
-coturn_two_addresses
-
-IA=$(iface_name na)
-IB=$(iface_name nb)
-read -r ka_priv ka_pub < <(keypair)
-read -r kb_priv kb_pub < <(keypair)
-conf_interface "$TERN_WORK/$IA.conf" "$ka_priv" 51820 10.77.0.1/24 1420
-conf_peer "$TERN_WORK/$IA.conf" "$kb_pub" 10.77.0.2/32 192.0.2.2:51820 25
-conf_interface "$TERN_WORK/$IB.conf" "$kb_priv" 51820 10.77.0.2/24 1420
-conf_peer "$TERN_WORK/$IB.conf" "$ka_pub" 10.77.0.1/32
-peer_up "$A" "$IA" "$TERN_WORK/$IA.conf" wireguard-go
-peer_up "$S" "$IB" "$TERN_WORK/$IB.conf" wireguard-go
-ping_check "$A" 10.77.0.2 3
+nat_wireguard_go_pair
 
 # doctor NAME ARGS...: `tern doctor` in A, bounded, JSON in $TERN_WORK/NAME.json.
 DOCTOR_RC=0

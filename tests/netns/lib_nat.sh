@@ -1,5 +1,5 @@
 # shellcheck shell=bash disable=SC2034 # variables read by the caller
-# Helpers for the NAT scenarios (doctor_nat*, doctor_wg_nat), sourced after lib.sh: a client
+# Helpers for the NAT scenarios (doctor_nat*, doctor_*_nat), sourced after lib.sh: a client
 # behind an nftables NAT router, and coturn's turnserver outside on two addresses, which is
 # what RFC 5780 behaviour discovery needs.
 #
@@ -70,4 +70,28 @@ table ip nat {
   }
 }
 NFT
+}
+
+# nat_wireguard_go_pair: the doctor_*_nat scenarios' start. A wireguard-go peer in the client
+# namespace behind R (masquerade, UDP mappings forgotten after 15 s), keepalive 25 s, its peer
+# in S, coturn on S's two addresses; the tunnel is checked with a ping. Sets IA, IB (the
+# interfaces) and ka_priv, ka_pub, kb_priv, kb_pub (their keys).
+nat_wireguard_go_pair() {
+  step "topology: wireguard-go behind a NAT with 15 s UDP mappings, its peer and coturn outside"
+  nat_topology A
+  nat_masquerade
+  nat_udp_timeout 15
+  coturn_two_addresses
+
+  IA=$(iface_name na)
+  IB=$(iface_name nb)
+  read -r ka_priv ka_pub < <(keypair)
+  read -r kb_priv kb_pub < <(keypair)
+  conf_interface "$TERN_WORK/$IA.conf" "$ka_priv" 51820 10.77.0.1/24 1420
+  conf_peer "$TERN_WORK/$IA.conf" "$kb_pub" 10.77.0.2/32 192.0.2.2:51820 25
+  conf_interface "$TERN_WORK/$IB.conf" "$kb_priv" 51820 10.77.0.2/24 1420
+  conf_peer "$TERN_WORK/$IB.conf" "$ka_pub" 10.77.0.1/32
+  peer_up "$A" "$IA" "$TERN_WORK/$IA.conf" wireguard-go
+  peer_up "$S" "$IB" "$TERN_WORK/$IB.conf" wireguard-go
+  ping_check "$A" 10.77.0.2 3
 }
