@@ -43,10 +43,10 @@
 #include <vector>
 
 #include "core/turn_client.hpp"
-#include "core/turn_credentials.hpp"
 #include "io/clock.hpp"
 #include "io/poller.hpp"
 #include "io/udp_socket.hpp"
+#include "turn_tool_config.hpp"
 
 namespace {
 
@@ -63,7 +63,8 @@ constexpr size_t kBuckets = 200'000;
 
 struct Args {
   Endpoint server, peer;
-  std::string user, password, secret, peer_netns;
+  tools::TurnAuth auth;
+  std::string peer_netns;
   size_t sessions = 100;
   unsigned rate = 100;
   size_t size = 1000;
@@ -91,12 +92,7 @@ std::optional<int> parse(int argc, char** argv, Args& a) {
       auto e = Endpoint::parse(v);
       if (!e) return usage((k + " wants IP:PORT").c_str());
       (k == "--server" ? a.server : a.peer) = *e;
-    } else if (k == "--user") {
-      a.user = v;
-    } else if (k == "--password") {
-      a.password = v;
-    } else if (k == "--secret") {
-      a.secret = v;
+    } else if (a.auth.take(k, v)) {
     } else if (k == "--peer-netns") {
       a.peer_netns = v;
     } else if (k == "--sessions") {
@@ -124,7 +120,7 @@ std::optional<int> parse(int argc, char** argv, Args& a) {
     }
   }
   if (a.server.port == 0 || a.peer.port == 0) return usage("--server and --peer are required");
-  if (a.secret.empty() == (a.user.empty() || a.password.empty())) {
+  if (!a.auth.valid()) {
     return usage("give --user and --password, or --secret");
   }
   if (a.sessions < 1 || a.sessions > 20000) return usage("--sessions is 1..20000");
@@ -395,15 +391,8 @@ int main(int argc, char** argv) {
                                0,
                                static_cast<int64_t>(interval_ns * i / a.sessions)});
   }
-  core::TurnConfig config;
-  config.server_host = a.server.address.to_string();
-  config.server_port = a.server.port;
-  config.family = a.server.address.family();
-  config.software = "tern turn_load";
-  config.credentials =
-      a.secret.empty()
-          ? core::TurnCredentials{a.user, a.password}
-          : core::rest_credentials(a.secret, "load", io::wall_now().unix_ns / 1'000'000'000 + 3600);
+  const core::TurnConfig config =
+      tools::turn_tool_config(a.server, a.auth, "load", "tern turn_load");
 
   io::RecvBatch batch(32, 9000);
   std::vector<io::Ready> ready(256);

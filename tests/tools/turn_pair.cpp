@@ -22,11 +22,11 @@
 #include <vector>
 
 #include "core/turn_client.hpp"
-#include "core/turn_credentials.hpp"
 #include "doctor/relay_stream.hpp"
 #include "io/clock.hpp"
 #include "io/poller.hpp"
 #include "io/udp_socket.hpp"
+#include "turn_tool_config.hpp"
 
 namespace {
 
@@ -35,7 +35,8 @@ using namespace tern;
 struct Args {
   Endpoint server;
   core::StunTransport transport = core::StunTransport::kUdp;
-  std::string user, password, secret, name, ca_file;
+  tools::TurnAuth auth;
+  std::string name, ca_file;
   uint64_t count = 500;
   size_t size = 1000;
   unsigned rate = 500;
@@ -148,12 +149,7 @@ std::optional<int> parse(int argc, char** argv, Args& a) {
         a.transport = core::StunTransport::kTls;
       else
         return usage("--transport is udp, tcp or tls");
-    } else if (k == "--user") {
-      a.user = v;
-    } else if (k == "--password") {
-      a.password = v;
-    } else if (k == "--secret") {
-      a.secret = v;
+    } else if (a.auth.take(k, v)) {
     } else if (k == "--name") {
       a.name = v;
     } else if (k == "--ca-file") {
@@ -173,7 +169,7 @@ std::optional<int> parse(int argc, char** argv, Args& a) {
   if (a.server.port == 0) return usage("--server is required");
   if (a.size < 12 || a.size > 60000) return usage("--size is 12..60000");
   if (a.count == 0 || a.rate == 0 || a.seconds <= 0) return usage("--count, --rate, --seconds > 0");
-  if (a.secret.empty() == (a.user.empty() || a.password.empty())) {
+  if (!a.auth.valid()) {
     return usage("give --user and --password, or --secret");
   }
   return std::nullopt;
@@ -202,16 +198,8 @@ std::optional<std::string> open_client(Client& c, const Args& a, io::Poller& pol
     }
   }
   if (auto s = poller.add(c.fd(), token, true, false); !s) return s.error().message;
-  core::TurnConfig config;
-  config.server_host = a.server.address.to_string();
-  config.server_port = a.server.port;
+  core::TurnConfig config = tools::turn_tool_config(a.server, a.auth, c.label, "tern turn_pair");
   config.transport = a.transport;
-  config.credentials = a.secret.empty()
-                           ? core::TurnCredentials{a.user, a.password}
-                           : core::rest_credentials(a.secret, c.label,
-                                                    io::wall_now().unix_ns / 1'000'000'000 + 3600);
-  config.family = a.server.address.family();
-  config.software = "tern turn_pair";
   c.turn.emplace(config, io::monotonic_now());
   c.turn->set_wall_clock(io::wall_now(), io::monotonic_now());
   c.seen.assign(a.count, 0);
