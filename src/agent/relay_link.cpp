@@ -5,11 +5,13 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "agent/agent_state.hpp"
 #include "agent/resolve.hpp"
 #include "base/log.hpp"
 #include "core/turn_credentials.hpp"
+#include "io/clock.hpp"
 
 namespace tern::agent {
 namespace {
@@ -27,6 +29,7 @@ RelayLink::RelayLink(const config::RelayConfig& config, Endpoint server, io::Udp
       server_(server),
       socket_(std::move(socket)),
       batch_(2 * kTunSlots),
+      batch_peers_(2 * kTunSlots),
       control_(1),
       recv_(kBatchSize, 65536) {
   client_ = std::make_unique<core::TurnClient>(turn_config(wall), now);
@@ -90,6 +93,7 @@ bool RelayLink::queue(core::Device& device, const Endpoint& to, MutableBytes mes
     device.count_drop(framed.reason, to);
     return false;
   }
+  batch_peers_[batch_.size()] = to;
   (void)batch_.add(server_, framed.message);  // the caller made room
   return true;
 }
@@ -103,7 +107,12 @@ void RelayLink::flush(core::Device& device) {
       break;
     }
     for (size_t i = done; i < done + *sent; ++i) {
-      if (batch_.error(i) != 0) device.count_drop(DropReason::kSendFailed);
+      const int err = batch_.error(i);
+      if (err == EMSGSIZE) {  // larger than the way to the relay: a hint for that peer's search
+        device.on_relay_send_too_big(batch_peers_[i], batch_.data(i).size(), io::monotonic_now());
+      } else if (err != 0) {
+        device.count_drop(DropReason::kSendFailed, batch_peers_[i]);
+      }
     }
     done += *sent;
     if (done < batch_.size()) {  // the socket buffer is full: wait a little, as datapath.cpp does
@@ -112,7 +121,7 @@ void RelayLink::flush(core::Device& device) {
     }
   }
   for (size_t i = done; i < batch_.size(); ++i)
-    device.count_drop(DropReason::kSendFailed);
+    device.count_drop(DropReason::kSendFailed, batch_peers_[i]);
   batch_.clear();
 }
 

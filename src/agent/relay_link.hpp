@@ -92,6 +92,7 @@ class RelayLink {
   std::unique_ptr<core::TurnClient> client_;
   std::vector<RelayedPeer> peers_;
   io::SendBatch batch_;
+  std::vector<Endpoint> batch_peers_;  // the peer of each batch_ entry (sized once)
   io::SendBatch control_;
   io::RecvBatch recv_;
   std::optional<Instant> retry_at_;  // after a terminal failure: a fresh allocation then
