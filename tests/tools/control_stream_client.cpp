@@ -29,10 +29,9 @@
 #include "crypto/key_encoding.hpp"
 #include "crypto/random.hpp"
 #include "crypto/x25519.hpp"
+#include "io/client_conn.hpp"
 #include "io/clock.hpp"
 #include "io/poller.hpp"
-#include "io/tcp_stream.hpp"
-#include "io/tls_stream.hpp"
 
 namespace {
 
@@ -61,65 +60,6 @@ struct Refused {
   int status = 0;
 };
 
-class Conn {
- public:
-  Conn(std::variant<io::TcpStream, io::TlsStream> s, io::Poller p)
-      : s_(std::move(s)), poller_(std::move(p)) {}
-  int fd() const {
-    return std::visit([](const auto& x) { return x.fd(); }, s_);
-  }
-  Result<io::IoResult> handshake() {
-    if (auto* tls = std::get_if<io::TlsStream>(&s_)) return tls->handshake();
-    return io::IoResult{};
-  }
-  // Waits for `wait` until `deadline`; false on timeout.
-  bool wait(io::IoWait wait, Instant deadline) {
-    (void)poller_.modify(fd(), 1, wait == io::IoWait::kRead, wait == io::IoWait::kWrite);
-    const Instant now = io::monotonic_now();
-    if (now >= deadline) return false;
-    std::array<io::Ready, 1> ready{};
-    auto n = poller_.wait(deadline - now, ready);
-    return n && *n > 0;
-  }
-  Status write_all(std::string_view data, Instant deadline) {
-    size_t sent = 0;
-    while (sent < data.size()) {
-      auto w = std::visit(
-          [&](auto& x) {
-            return x.write(
-                Bytes(reinterpret_cast<const uint8_t*>(data.data()) + sent, data.size() - sent));
-          },
-          s_);
-      if (!w) return tl::unexpected(w.error());
-      if (w->would_block()) {
-        if (!wait(w->wait, deadline)) return fail("timed out writing");
-        continue;
-      }
-      sent += w->bytes;
-    }
-    return {};
-  }
-  // Appends what arrives before `deadline`; false at end of stream.
-  Result<bool> read_some(std::string& into, Instant deadline) {
-    std::array<uint8_t, 16384> buf;
-    for (;;) {
-      auto r = std::visit([&](auto& x) { return x.read(buf); }, s_);
-      if (!r) return tl::unexpected(r.error());
-      if (r->closed) return false;
-      if (r->would_block()) {
-        if (!wait(r->wait, deadline)) return true;
-        continue;
-      }
-      into.append(reinterpret_cast<const char*>(buf.data()), r->bytes);
-      return true;
-    }
-  }
-
- private:
-  std::variant<io::TcpStream, io::TlsStream> s_;
-  io::Poller poller_;
-};
-
 Result<Target> parse_url(const std::string& url) {
   Target t;
   std::string rest;
@@ -137,38 +77,10 @@ Result<Target> parse_url(const std::string& url) {
   return t;
 }
 
-Result<Conn> connect(const Args& a, const Target& t, Instant deadline) {
+Result<io::ClientConn> connect(const Args& a, const Target& t, Instant deadline) {
   auto ep = agent::resolve_endpoint(t.host_port);
   if (!ep) return tl::unexpected(ep.error());
-  auto poller = io::Poller::create();
-  if (!poller) return tl::unexpected(poller.error());
-  auto tcp = io::TcpStream::connect(*ep);
-  if (!tcp) return tl::unexpected(tcp.error());
-  if (auto st = poller->add(tcp->fd(), 1, false, true); !st) return tl::unexpected(st.error());
-  for (;;) {
-    auto done = tcp->finish_connect();
-    if (!done) return tl::unexpected(done.error());
-    if (*done) break;
-    std::array<io::Ready, 1> ready{};
-    const Instant now = io::monotonic_now();
-    if (now >= deadline) return fail("connect timed out");
-    (void)poller->wait(deadline - now, ready);
-  }
-  if (!t.tls) return Conn(std::move(*tcp), std::move(*poller));
-  io::TlsClientOptions options;
-  options.ca_file = a.ca;
-  auto ctx = io::TlsContext::client(options);
-  if (!ctx) return tl::unexpected(ctx.error());
-  auto tls = io::TlsStream::client(*ctx, std::move(*tcp), t.host);
-  if (!tls) return tl::unexpected(tls.error());
-  Conn c(std::move(*tls), std::move(*poller));
-  for (;;) {
-    auto r = c.handshake();
-    if (!r) return tl::unexpected(r.error());
-    if (!r->would_block()) break;
-    if (!c.wait(r->wait, deadline)) return fail("TLS handshake timed out");
-  }
-  return c;
+  return io::ClientConn::connect({*ep, t.tls, t.host, a.ca}, deadline);
 }
 
 // "HTTP/1.1 201 ..." -> 201 and the head's length; nullopt while incomplete.
