@@ -36,8 +36,12 @@ ns_create C
 ns_create S
 veth "$C" "hc$$" 10.9.0.2/24 "$S" "hs$$" 10.9.0.1/24
 
-# run_mode I MODE: two servers and three doctor runs in parallel, into
-# $TERN_WORK/MODE.{nat,relay,allocate}.*
+# Modes whose server `tern doctor --relay` (every check) also meets, with the NAT check and the
+# relay check on the same host:port: one dead server must be one finding.
+ALL_MODES=" truncated silent "
+
+# run_mode I MODE: two servers and three doctor runs in parallel (four for ALL_MODES), into
+# $TERN_WORK/MODE.{nat,relay,allocate,all}.*
 run_mode() {
   local i=$1 mode=$2 port=$((3478 + $1)) out="$TERN_WORK/$2"
   ip netns exec "$S" "$hostile" --listen "10.9.0.1:$port" --mode "$mode" \
@@ -72,7 +76,35 @@ run_mode() {
     echo "$rc $((SECONDS - t0))" >"$out.relay.rc"
   ) &
   local relay=$!
-  wait "$nat" "$relay" "$allocate"
+  local all=$relay
+  if [[ $ALL_MODES == *" $mode "* ]]; then
+    (
+      rc=0
+      ip netns exec "$C" timeout "$BOUND" "$TERN" doctor --relay "turn:10.9.0.1:$port" --user u \
+        --password p --quick --no-ping --duration 1s --json >"$out.all.json" \
+        2>"$out.all.err" || rc=$?
+      echo "$rc $((SECONDS - t0))" >"$out.all.rc"
+    ) &
+    all=$!
+  fi
+  wait "$nat" "$relay" "$allocate" "$all"
+}
+
+# judge_all MODE WANT: `tern doctor` folded the NAT check's and the relay check's failure on the
+# one server into a single finding, WANT.
+judge_all() {
+  local mode=$1 want=$2 out="$TERN_WORK/$1.all" rc secs codes
+  read -r rc secs <"$out.rc"
+  [ "$rc" -eq 1 ] || { tail -n 20 "$out.err" >&2; fail "$mode: tern doctor exit status $rc"; }
+  ! grep -qE "ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:" "$out.err" ||
+    fail "$mode: tern doctor: sanitizer report"
+  codes=$(jq -r '[.findings[].code] | join(",")' "$out.json")
+  [ "$codes" = "$want" ] || fail "$mode: tern doctor said '$codes', want only $want"
+  jq -e '.findings[0].message | test("check failed on the same server")' "$out.json" \
+    >/dev/null || fail "$mode: tern doctor's finding does not say what it folded"
+  printf '%-13s %-8s exit %s in %3s s  %s\n' "$mode" all "$rc" "$secs" "$codes" \
+    >>"$TERN_WORK/table"
+  ok "$mode tern doctor: one finding, $codes, in ${secs} s"
 }
 
 # judge MODE KIND: the exit status, the JSON, the finding codes.
@@ -139,6 +171,10 @@ for ((first = 0; first < ${#MODES[@]}; first += PARALLEL)); do
     judge "${MODES[i]}" nat
     judge "${MODES[i]}" relay
     judge "${MODES[i]}" allocate
+    case ${MODES[i]} in
+      truncated) judge_all truncated relay_server_fault ;;
+      silent) judge_all silent relay_unreachable ;;
+    esac
   done
 done
 
