@@ -8,31 +8,15 @@
 #include <thread>
 
 #include "control/open_store.hpp"
-#include "crypto/x25519.hpp"
 #include "pg_fixture.hpp"
+#include "store_fixture.hpp"
 #include "temp_dir.hpp"
 
 namespace tern::control {
 namespace {
 
-PeerHello hello() {
-  PeerHello h;
-  h.public_key = crypto::public_key_from_private(crypto::generate_private_key());
-  h.name = "host";
-  return h;
-}
-
-NewSetupKey new_key(std::string name, bool reusable, uint32_t limit,
-                    std::optional<int64_t> expires = std::nullopt,
-                    std::vector<std::string> tags = {}) {
-  NewSetupKey k;
-  k.name = std::move(name);
-  k.reusable = reusable;
-  k.usage_limit = limit;
-  k.expires_unix = expires;
-  k.tags = std::move(tags);
-  return k;
-}
+using testing::hello;
+using testing::new_key;
 
 class StoreTest : public ::testing::TestWithParam<std::string> {
  protected:
