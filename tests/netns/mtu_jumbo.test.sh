@@ -55,10 +55,13 @@ step "A's link shrinks to 1500 under the tunnel: a refused packet is a hint, con
 ip -n "$A" link set "a0$$" mtu 1500
 ip -n "$B" link set "b0$$" mtu 1500
 start=$SECONDS
-# The first large packet leaves A's TUN (its overlay MTU is still 8920) and A's link refuses it.
+# The first large packet leaves A's TUN (its overlay MTU is still 8920) and A's link refuses it;
+# the same on B's side (there a confirmation probe of 9000 may be refused first).
 ip netns exec "$A" ping -n -q -c 1 -W 1 -M "do" -s 8000 10.81.0.2 >/dev/null 2>&1 || true
+ip netns exec "$B" ping -n -q -c 1 -W 1 -M "do" -s 8000 10.81.0.1 >/dev/null 2>&1 || true
 mtu_wait_overlay "$A" "$IA" 1420 5
-say "A settled on 1420 in $((SECONDS - start)) s"
+mtu_wait_overlay "$B" "$IB" 1420 5
+say "both settled on 1420 within $((SECONDS - start)) s"
 too_big=$(tern_peer_json "$A" "$IA" 'drops.too_big_for_path // 0')
 [ "$too_big" -ge 1 ] || fail "A counted no too_big_for_path drop"
 [ "$(tern_peer_json "$A" "$IA" 'drops.send_failed // 0')" = 0 ] ||
