@@ -7,6 +7,7 @@
 // stream carries once it is open is control_link_stream.cpp's.
 #include "agent/control_link.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "agent/control_apply.hpp"
@@ -66,23 +67,37 @@ void ControlLink::Impl::connect(Agent::State& s, Instant now) {
     return;
   }
   if (auto literal = Endpoint::parse(url.host_port)) return open(s, now, *literal);
-  if (!resolver) {
-    auto r = io::Resolver::create(resolve_endpoint);
-    if (!r) return failed(s, now, r.error().message);
-    if (auto st = s.poller.add(r->fd(), kTokenControl, true, false); !st) {
-      return failed(s, now, st.error().message);
-    }
-    resolver.emplace(std::move(*r));
-  }
+  if (auto st = ensure_resolver(s); !st) return failed(s, now, st.error().message);
   // A lookup still hanging from the last attempt is waited for, not queued behind.
   if (!resolving) resolving = resolver->submit(url.host_port);
   phase = LinkPhase::kResolving;
   deadline = now + kConnectTimeout;
 }
 
+Status ControlLink::Impl::ensure_resolver(Agent::State& s) {
+  if (resolver) return {};
+  auto r = io::Resolver::create(resolve_endpoint);
+  if (!r) return fail(r.error().message);
+  if (auto st = s.poller.add(r->fd(), kTokenControl, true, false); !st) return st;
+  resolver.emplace(std::move(*r));
+  return {};
+}
+
 void ControlLink::Impl::take_answers(Agent::State& s, Instant now) {
   if (!resolver) return;
   for (auto& answer : resolver->take()) {
+    auto relay = std::find_if(relay_lookups.begin(), relay_lookups.end(),
+                              [&](const auto& l) { return l.first == answer.id; });
+    if (relay != relay_lookups.end()) {
+      relay_lookups.erase(relay);
+      if (!answer.endpoint) {
+        log::warn("control: relay {}: {}", answer.name, answer.endpoint.error().message);
+        continue;
+      }
+      relay_addresses.push_back(*answer.endpoint);
+      stun.set_servers(relay_addresses, now);
+      continue;
+    }
     if (answer.id != resolving) continue;
     resolving.reset();
     // An answer after its attempt timed out is dropped: the next attempt asks again.
@@ -302,9 +317,17 @@ void ControlLink::start(Agent::State& s, Instant now, WallTime wall) {
     log::info("control: starting from the saved map (revision {}, {} peer(s))", map->revision,
               map->peers.size());
     apply_map(s, *map, control::plan_changes(nullptr, *map), m.applied_addresses, now);
+    m.on_relays(s, *map, now);
   }
   m.retry_at = now;
   on_timer(s, now, wall);
+}
+
+bool ControlLink::take_stun(const Endpoint& from, Bytes datagram, Instant now) {
+  Impl& m = *impl_;
+  if (!m.stun.handle_input(from, datagram, now)) return false;
+  m.note_reflexive(now);
+  return true;
 }
 
 void ControlLink::on_ready(Agent::State& s, Instant now, WallTime wall) {
@@ -315,6 +338,7 @@ void ControlLink::on_ready(Agent::State& s, Instant now, WallTime wall) {
 void ControlLink::on_timer(Agent::State& s, Instant now, WallTime wall) {
   Impl& m = *impl_;
   m.retry_greetings(s, now);
+  m.stun_timer(s, now);
   switch (m.phase) {
     case LinkPhase::kWaiting:
       if (now >= m.retry_at) {
@@ -339,6 +363,7 @@ std::optional<Instant> ControlLink::poll_timeout() const {
   const Impl& m = *impl_;
   auto at = m.link_timeout();
   if (auto greeting = m.greeting_timeout(); greeting && (!at || *greeting < *at)) at = greeting;
+  if (auto probe = m.stun.poll_timeout(); probe && (!at || *probe < *at)) at = probe;
   return at;
 }
 

@@ -38,6 +38,9 @@ class ControlLink {
   // Every loop iteration: deadlines, pings, retries.
   void on_timer(Agent::State& s, Instant now, WallTime wall);
   std::optional<Instant> poll_timeout() const;
+  // A datagram on the WireGuard socket: true when it was a relay's STUN answer to this
+  // machine's reflexive-address probe (consumed), false for everything else (the device's).
+  [[nodiscard]] bool take_stun(const Endpoint& from, Bytes datagram, Instant now);
 
   ControlStatus status() const;
   const ControlState& state() const;

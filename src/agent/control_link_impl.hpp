@@ -13,6 +13,7 @@
 #include "agent/agent_state.hpp"
 #include "agent/control_endpoints.hpp"
 #include "agent/control_link.hpp"
+#include "agent/control_stun.hpp"
 #include "control/agent_backoff.hpp"
 #include "control/agent_http.hpp"
 #include "control/agent_map.hpp"
@@ -58,6 +59,12 @@ struct ControlLink::Impl {
   // kTokenControl with the connection's socket. Made at the first name to look up.
   std::optional<io::Resolver> resolver;
   std::optional<uint64_t> resolving;  // the lookup in flight, kept across a timed-out attempt
+  // The server-reflexive address: the map's relays (host:port), resolved, asked by `stun`.
+  ReflexiveProbe stun;
+  std::vector<std::string> relay_hosts;
+  std::vector<std::pair<uint64_t, std::string>> relay_lookups;  // names in flight
+  std::vector<Endpoint> relay_addresses;
+  std::optional<Endpoint> reflexive;  // the last one reported
 
   // The connection.
   LinkPhase phase = LinkPhase::kWaiting;
@@ -98,6 +105,7 @@ struct ControlLink::Impl {
   void failed(Agent::State& s, Instant now, const std::string& why);
   void connect(Agent::State& s, Instant now);
   void take_answers(Agent::State& s, Instant now);
+  Status ensure_resolver(Agent::State& s);
   void open(Agent::State& s, Instant now, const Endpoint& ep);
   // One step of the current phase; false when it has to wait for the socket.
   bool step(Agent::State& s, Instant now, WallTime wall);
@@ -117,6 +125,10 @@ struct ControlLink::Impl {
   std::optional<Instant> stream_timeout() const;
   void retry_greetings(Agent::State& s, Instant now);
   std::optional<Instant> greeting_timeout() const;
+  // The map's relays changed: look them up, ask the new ones for our address.
+  void on_relays(Agent::State& s, const control::NetworkMap& map, Instant now);
+  void stun_timer(Agent::State& s, Instant now);
+  void note_reflexive(Instant now);  // a changed address is reported at once
   void send_frame(control::WsOpcode op, std::string_view payload) {
     std::array<uint8_t, 4> mask{};
     crypto::random_bytes(mask);

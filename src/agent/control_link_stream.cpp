@@ -2,6 +2,8 @@
 // to the device as they come; pings both ways and a silence limit; this machine's endpoints,
 // reported again when they change; and a fresh handshake for peers a map added that stay
 // silent a moment later. The connection itself is control_link.cpp's.
+#include <algorithm>
+
 #include "agent/control_apply.hpp"
 #include "agent/control_link_impl.hpp"
 #include "base/log.hpp"
@@ -12,7 +14,89 @@ namespace tern::agent {
 std::vector<Endpoint> ControlLink::Impl::endpoints(Agent::State& s) const {
   std::vector<IpPrefix> overlay;
   if (const auto& m = follower.map()) overlay = {m->v4, m->v6};
-  return host_endpoints(s.name, s.udp.local_port(), overlay);
+  std::vector<Endpoint> eps = host_endpoints(s.name, s.udp.local_port(), overlay);
+  // First: peers try the first endpoint, and behind a NAT only the reflexive one works.
+  if (reflexive) {
+    std::erase(eps, *reflexive);
+    eps.insert(eps.begin(), *reflexive);
+  }
+  return eps;
+}
+
+namespace {
+
+// "turn:HOST[:PORT]" or "stun:..." over UDP -> "HOST:PORT" (RFC 7064/7065, default 3478); the
+// secure and TCP forms cannot answer a Binding request on the WireGuard socket.
+std::optional<std::string> stun_server_of(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("turn:")) {
+    rest = url.substr(5);
+  } else if (url.starts_with("stun:")) {
+    rest = url.substr(5);
+  } else {
+    return std::nullopt;
+  }
+  if (const size_t q = rest.find('?'); q != std::string_view::npos) {
+    if (rest.substr(q) != "?transport=udp") return std::nullopt;
+    rest = rest.substr(0, q);
+  }
+  if (rest.empty()) return std::nullopt;
+  if (rest.front() == '[') {
+    const size_t close = rest.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    if (close + 1 == rest.size()) return std::string(rest) + ":3478";
+    return rest[close + 1] == ':' ? std::optional<std::string>(rest) : std::nullopt;
+  }
+  const size_t colons = std::count(rest.begin(), rest.end(), ':');
+  if (colons > 1) return std::nullopt;  // IPv6 goes in brackets
+  return colons == 1 ? std::string(rest) : std::string(rest) + ":3478";
+}
+
+}  // namespace
+
+void ControlLink::Impl::on_relays(Agent::State& s, const control::NetworkMap& map, Instant now) {
+  std::vector<std::string> hosts;
+  for (const auto& r : map.relays)
+    if (auto h = stun_server_of(r.url)) hosts.push_back(std::move(*h));
+  if (hosts == relay_hosts) return;
+  relay_hosts = hosts;
+  relay_addresses.clear();
+  relay_lookups.clear();  // answers still in flight are dropped
+  for (const auto& h : hosts) {
+    if (auto literal = Endpoint::parse(h)) {
+      relay_addresses.push_back(*literal);
+      continue;
+    }
+    if (auto st = ensure_resolver(s); !st) {
+      log::warn("control: relay {}: {}", h, st.error().message);
+      continue;
+    }
+    relay_lookups.emplace_back(resolver->submit(h), h);
+  }
+  stun.set_servers(relay_addresses, now);
+  note_reflexive(now);
+}
+
+void ControlLink::Impl::stun_timer(Agent::State& s, Instant now) {
+  if (auto at = stun.poll_timeout(); !at || now < *at) return;
+  stun.handle_timeout(now);
+  while (auto t = stun.poll_transmit()) {
+    // A request every few minutes: a batch of its own, from the WireGuard socket.
+    io::SendBatch batch(1);
+    if (!batch.add(t->to, t->data)) continue;
+    if (auto sent = s.udp.send(batch); !sent || *sent != 1 || batch.error(0) != 0) {
+      log::debug("control: the STUN request to {} was not sent", t->to.to_string());
+    }
+  }
+  note_reflexive(now);
+}
+
+void ControlLink::Impl::note_reflexive(Instant now) {
+  const auto r = stun.reflexive();
+  if (r == reflexive) return;
+  if (r) log::info("control: this machine's address seen by the relays is {}", r->to_string());
+  reflexive = r;
+  next_endpoints = now;
 }
 
 void ControlLink::Impl::on_stream_open(Instant now) {
@@ -79,6 +163,7 @@ void ControlLink::Impl::on_update(Agent::State& s, const control::MapFollower::U
   backoff.reset();
   map_received_unix = wall.unix_ns / 1'000'000'000;
   apply_map(s, *map, u.changes, applied_addresses, now);
+  on_relays(s, *map, now);
   for (const auto& c : u.changes) {
     if (c.kind == control::PeerChange::Kind::kAdd)
       greeted.emplace_back(c.key, now + kGreetingRetry);

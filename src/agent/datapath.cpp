@@ -315,8 +315,11 @@ void pump_udp(Agent::State& s, Instant now) {
       size_t off = 0;
       do {
         MutableBytes datagram = all.subspan(off, std::min(segment, all.size() - off));
-        auto r = s.device.receive_datagram(from, datagram, now);
-        if (r.kind == core::ReceiveResult::Kind::kDeliver) deliver(s, datagram, r.packet);
+        // A relay's STUN answer to the control link's reflexive-address probe is not WireGuard.
+        if (!s.control || !s.control->take_stun(from, datagram, now)) {
+          auto r = s.device.receive_datagram(from, datagram, now);
+          if (r.kind == core::ReceiveResult::Kind::kDeliver) deliver(s, datagram, r.packet);
+        }
         off += segment;
       } while (off < all.size());
     }

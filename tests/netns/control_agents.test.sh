@@ -4,11 +4,13 @@
 # over the overlay; D joins while an iperf3 TCP transfer runs A -> B, the others reach D within
 # 2 s and the transfer does not stall; D removed by the admin is unreachable within 2 s; with
 # the server stopped the tunnels keep working and B, restarted meanwhile, comes back from its
-# saved map; the server restarted, the agents reconnect.
+# saved map; the server restarted, the agents reconnect. A `tern relay` in S is the map's relay:
+# C learns its public (NAT) address by STUN from its WireGuard socket, and the map the others
+# receive carries it.
 #
 #            +--------------------------------------------+
 #            | ns S: router, tern control serve           |
-#            |   192.0.2.1:8443 (sa)                      |
+#            |   192.0.2.1:8443 (sa), tern relay :3478    |
 #            +--sa---------sb-----------sd---------sr-----+
 #               |           |            |           |
 #   ns A 192.0.2.2/28  ns B .18/28  ns D .34/28   ns R .50/28 (NAT, masquerade)
@@ -56,10 +58,16 @@ for n in A B C D; do
   IF_OF[$n]=$(printf 't%s%s' "${n,,}" "$$")
 done
 
+relay_secret=relay-secret-$$
+ip netns exec "$S" timeout "$TERN_PROCESS_LIFETIME" "$TERN" relay --listen 192.0.2.1:3478 \
+  --secret "$relay_secret" >"$TERN_WORK/relay.log" 2>&1 &
+track_pid $!
+
 start_server() {
   : >"$TERN_WORK/serve.out"
   ip netns exec "$S" timeout "$TERN_PROCESS_LIFETIME" "$TERN" control serve \
     --listen 192.0.2.1:8443 --data "$data" --dev-self-signed \
+    --relay turn:192.0.2.1:3478 --relay-secret "$relay_secret" \
     >>"$TERN_WORK/serve.out" 2>>"$TERN_WORK/serve.err" &
   server_pid=$!
   track_pid $server_pid
@@ -115,6 +123,17 @@ for from in A B C; do
   done
 done
 ok "A, B, C reach each other (C through its NAT)"
+
+step "C's public address, found by STUN against the relay, is in the map the others receive"
+c_pub=$(pubkey_of C)
+c_port=$(wg_in "$C" show "${IF_OF[C]}" listen-port)
+c_endpoint() { # the first endpoint of C in NAME's saved map
+  jq -r --arg k "$c_pub" '.peers[] | select(.public_key == $k) | .endpoints[0] // empty' \
+    "$TERN_WORK/state-$1/map.json" 2>/dev/null
+}
+c_public() { [[ $(c_endpoint "$1") == 192.0.2.50:* ]]; }
+for n in A B; do wait_until 10 "$n's map to carry C's NAT address first" c_public "$n"; done
+ok "A and B have C at $(c_endpoint A) (C listens on port $c_port behind the NAT at 192.0.2.50)"
 status_json A | jq -e '.interfaces[0].control | .connection == "connected" and .revision > 0' >/dev/null ||
   fail "tern status A shows no connected control: $(status_json A)"
 ok "tern status: $(status_json A | jq -c '.interfaces[0].control | {connection, revision, peers}')"
