@@ -2,7 +2,7 @@
 # Path MTU on a jumbo link (issue 4 §2): two tern agents over a veth with MTU 9000 at both
 # ends (IPv6 underlay) and a TUN MTU of 8920. The agent searches up to its largest underlay
 # interface, so the path MTU found is 9000 (8920 + 80, not the 1500 default) and an 8000-byte
-# ping with DF crosses the tunnel as one packet. Then A's link shrinks to 1500 under the tunnel: the first large data
+# ping with DF crosses the tunnel as one packet (and iperf3's TCP, when installed, runs through it). Then A's link shrinks to 1500 under the tunnel: the first large data
 # packet is refused by A's own interface (EMSGSIZE, counted as too_big_for_path, not
 # send_failed), the search confirms downward at once, and pings of the new overlay MTU (1420)
 # with DF pass again.
@@ -50,6 +50,15 @@ out=$(ip netns exec "$A" ping -n -q -c 3 -i 0.2 -W 2 -M "do" -s 8000 10.81.0.2 |
 grep -q ' 3 received' <<<"$out" || fail "8000-byte pings with DF through the tunnel: $out"
 ok "8000-byte pings with DF: 3/3"
 [ "$(tern_peer_json "$A" "$IA" 'drops.send_failed // 0')" = 0 ] || fail "A counted send_failed"
+if command -v iperf3 >/dev/null; then
+  ip netns exec "$B" timeout 20 iperf3 -s -1 -B 10.81.0.2 >/dev/null 2>&1 &
+  track_pid $!
+  wait_until 10 "iperf3 to listen in B" listening "$B" 5201
+  ip netns exec "$A" timeout 20 iperf3 -c 10.81.0.2 -t 3 -J >"$TERN_WORK/iperf.json" 2>&1 ||
+    fail "iperf3 through the 8920-byte tunnel: $(tail -n 3 "$TERN_WORK/iperf.json")"
+  ok "TCP through the jumbo tunnel: $(jq -r '.end.sum_received.bits_per_second / 1e6 | floor' \
+    "$TERN_WORK/iperf.json") Mbit/s, MSS $(jq -r '.start.tcp_mss_default // "?"' "$TERN_WORK/iperf.json")"
+fi
 
 step "A's link shrinks to 1500 under the tunnel: a refused packet is a hint, confirmed by probes"
 ip -n "$A" link set "a0$$" mtu 1500
