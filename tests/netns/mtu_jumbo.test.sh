@@ -2,10 +2,10 @@
 # Path MTU on a jumbo link (issue 4 §2): two tern agents over a veth with MTU 9000 at both
 # ends (IPv6 underlay) and a TUN MTU of 8920. The agent searches up to its largest underlay
 # interface, so the path MTU found is 9000 (8920 + 80, not the 1500 default) and an 8000-byte
-# ping with DF crosses the tunnel as one packet (and iperf3's TCP, when installed, runs through it). Then A's link shrinks to 1500 under the tunnel: the first large data
-# packet is refused by A's own interface (EMSGSIZE, counted as too_big_for_path, not
-# send_failed), the search confirms downward at once, and pings of the new overlay MTU (1420)
-# with DF pass again.
+# ping with DF crosses the tunnel as one packet (iperf3's TCP too, when installed). Then A's
+# link shrinks to 1500 under the tunnel: the first large data packet is refused by A's own
+# interface (EMSGSIZE, counted as too_big_for_path, not send_failed), the search confirms
+# downward at once, and pings of the new overlay MTU (1420) with DF pass again.
 #
 #  +------------------------------+                +------------------------------+
 #  | ns tern-a-PID                |                | ns tern-b-PID                |
