@@ -56,8 +56,9 @@ if command -v iperf3 >/dev/null; then
   wait_until 10 "iperf3 to listen in B" listening "$B" 5201
   ip netns exec "$A" timeout 20 iperf3 -c 10.81.0.2 -t 3 -J >"$TERN_WORK/iperf.json" 2>&1 ||
     fail "iperf3 through the 8920-byte tunnel: $(tail -n 3 "$TERN_WORK/iperf.json")"
-  ok "TCP through the jumbo tunnel: $(jq -r '.end.sum_received.bits_per_second / 1e6 | floor' \
-    "$TERN_WORK/iperf.json") Mbit/s, MSS $(jq -r '.start.tcp_mss_default // "?"' "$TERN_WORK/iperf.json")"
+  mbits=$(jq -r '.end.sum_received.bits_per_second / 1e6 | floor' "$TERN_WORK/iperf.json")
+  ok "TCP through the jumbo tunnel: $mbits Mbit/s," \
+    "MSS $(jq -r '.start.tcp_mss_default // "?"' "$TERN_WORK/iperf.json")"
 fi
 
 step "A's link shrinks to 1500 under the tunnel: a refused packet is a hint, confirmed by probes"
