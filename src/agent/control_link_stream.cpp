@@ -23,37 +23,6 @@ std::vector<Endpoint> ControlLink::Impl::endpoints(Agent::State& s) const {
   return eps;
 }
 
-namespace {
-
-// "turn:HOST[:PORT]" or "stun:..." over UDP -> "HOST:PORT" (RFC 7064/7065, default 3478); the
-// secure and TCP forms cannot answer a Binding request on the WireGuard socket.
-std::optional<std::string> stun_server_of(std::string_view url) {
-  std::string_view rest;
-  if (url.starts_with("turn:")) {
-    rest = url.substr(5);
-  } else if (url.starts_with("stun:")) {
-    rest = url.substr(5);
-  } else {
-    return std::nullopt;
-  }
-  if (const size_t q = rest.find('?'); q != std::string_view::npos) {
-    if (rest.substr(q) != "?transport=udp") return std::nullopt;
-    rest = rest.substr(0, q);
-  }
-  if (rest.empty()) return std::nullopt;
-  if (rest.front() == '[') {
-    const size_t close = rest.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    if (close + 1 == rest.size()) return std::string(rest) + ":3478";
-    return rest[close + 1] == ':' ? std::optional<std::string>(rest) : std::nullopt;
-  }
-  const size_t colons = std::count(rest.begin(), rest.end(), ':');
-  if (colons > 1) return std::nullopt;  // IPv6 goes in brackets
-  return colons == 1 ? std::string(rest) : std::string(rest) + ":3478";
-}
-
-}  // namespace
-
 void ControlLink::Impl::on_relays(Agent::State& s, const control::NetworkMap& map, Instant now) {
   std::vector<std::string> hosts;
   for (const auto& r : map.relays)

@@ -8,6 +8,44 @@
 
 namespace tern::agent {
 
+std::optional<std::string> stun_server_of(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("turn:")) {
+    rest = url.substr(5);
+  } else if (url.starts_with("stun:")) {
+    rest = url.substr(5);
+  } else {
+    return std::nullopt;
+  }
+  if (const size_t q = rest.find('?'); q != std::string_view::npos) {
+    if (rest.substr(q) != "?transport=udp") return std::nullopt;
+    rest = rest.substr(0, q);
+  }
+  if (rest.empty()) return std::nullopt;
+  // Where the host ends: after the bracket of an IPv6 literal, else at the only colon.
+  size_t host_end = rest.find(':');
+  if (rest.front() == '[') {
+    host_end = rest.find(']');
+    if (host_end == std::string_view::npos || host_end == 1) return std::nullopt;
+    ++host_end;
+  } else if (host_end != std::string_view::npos && rest.find(':', host_end + 1) != rest.npos) {
+    return std::nullopt;  // IPv6 goes in brackets
+  }
+  if (host_end == 0) return std::nullopt;
+  if (host_end == std::string_view::npos || host_end == rest.size()) {
+    return std::string(rest) + ":3478";
+  }
+  if (rest[host_end] != ':') return std::nullopt;
+  const std::string_view port = rest.substr(host_end + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return std::nullopt;
+  }
+  const int value = std::stoi(std::string(port));
+  if (value == 0 || value > 65535) return std::nullopt;
+  return std::string(rest);
+}
+
 void ReflexiveProbe::set_servers(std::vector<Endpoint> servers, Instant now) {
   std::sort(servers.begin(), servers.end());
   servers.erase(std::unique(servers.begin(), servers.end()), servers.end());

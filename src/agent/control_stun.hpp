@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/bytes.hpp"
@@ -16,6 +18,11 @@
 #include "wire/stun.hpp"
 
 namespace tern::agent {
+
+// "turn:HOST[:PORT]" or "stun:..." over UDP -> "HOST:PORT" (RFC 7064/7065, default port
+// 3478); nullopt for the secure and TCP forms, which cannot answer a Binding request on the
+// WireGuard socket, and for anything malformed.
+[[nodiscard]] std::optional<std::string> stun_server_of(std::string_view relay_url);
 
 class ReflexiveProbe {
  public:

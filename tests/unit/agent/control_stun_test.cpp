@@ -143,5 +143,36 @@ TEST(ReflexiveProbe, NewRelayIsAskedAtOnceKnownOneKeepsItsAnswer) {
   EXPECT_FALSE(p.poll_timeout());
 }
 
+TEST(StunServerOf, RelayUrls) {
+  struct Case {
+    const char* url;
+    std::optional<std::string> server;
+  };
+  const Case cases[] = {
+      {"turn:192.0.2.1:3478", "192.0.2.1:3478"},
+      {"turn:192.0.2.1", "192.0.2.1:3478"},
+      {"stun:relay.example.org:3479", "relay.example.org:3479"},
+      {"turn:relay.example.org?transport=udp", "relay.example.org:3478"},
+      {"turn:[2001:db8::1]:3478", "[2001:db8::1]:3478"},
+      {"turn:[2001:db8::1]", "[2001:db8::1]:3478"},
+      {"turn:relay.example.org?transport=tcp", std::nullopt},
+      {"turns:relay.example.org:5349", std::nullopt},
+      {"stuns:relay.example.org", std::nullopt},
+      {"http://relay.example.org", std::nullopt},
+      {"turn:", std::nullopt},
+      {"turn:2001:db8::1", std::nullopt},
+      {"turn:[2001:db8::1", std::nullopt},
+      {"turn:[]:3478", std::nullopt},
+      {"turn:[2001:db8::1]x", std::nullopt},
+      {"turn::3478", std::nullopt},
+      {"turn:relay:", std::nullopt},
+      {"turn:relay:0", std::nullopt},
+      {"turn:relay:65536", std::nullopt},
+      {"turn:relay:34x8", std::nullopt},
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(stun_server_of(c.url), c.server) << c.url;
+}
+
 }  // namespace
 }  // namespace tern::agent
