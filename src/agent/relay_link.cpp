@@ -24,14 +24,16 @@ constexpr int64_t kRestValiditySeconds = 7 * 24 * 3600;
 }  // namespace
 
 RelayLink::RelayLink(const config::RelayConfig& config, Endpoint server, io::UdpSocket socket,
-                     Instant now, WallTime wall)
+                     std::optional<RelayStream> stream, Instant now, WallTime wall)
     : config_(config),
       server_(server),
       socket_(std::move(socket)),
       batch_(2 * kTunSlots),
       batch_peers_(2 * kTunSlots),
       control_(1),
-      recv_(kBatchSize, 65536) {
+      recv_(kBatchSize, 65536),
+      stream_(std::move(stream)) {
+  if (stream_) stream_->connect(now);
   client_ = std::make_unique<core::TurnClient>(turn_config(wall), now);
   client_->set_wall_clock(wall, now);
 }
@@ -44,6 +46,15 @@ Result<std::unique_ptr<RelayLink>> RelayLink::start(const config::RelayConfig& c
                                : config.host + ":" + std::to_string(config.port);
   auto server = resolve_endpoint(text);
   if (!server) return fail("[Relay] Url " + config.url + ": " + server.error().message);
+  if (relay_url_is_tcp(config.url)) {
+    // Frames from the stream arrive on a loopback socket, as datagrams for the data path.
+    auto inbox = io::UdpSocket::bind(Endpoint{IpAddress::v4({127, 0, 0, 1}), 0});
+    if (!inbox) return fail("the relay's loopback socket: " + inbox.error().message);
+    auto stream = RelayStream::open(*server, inbox->fd(), inbox->local_port());
+    if (!stream) return fail(stream.error().message);
+    return std::unique_ptr<RelayLink>(
+        new RelayLink(config, *server, std::move(*inbox), std::move(*stream), now, wall));
+  }
   auto socket = io::UdpSocket::bind(0);
   if (!socket) return fail("the relay's socket: " + socket.error().message);
   if (dont_fragment) {
@@ -51,13 +62,15 @@ Result<std::unique_ptr<RelayLink>> RelayLink::start(const config::RelayConfig& c
   }
   (void)socket->enable_gso();
   (void)socket->enable_gro();
-  return std::unique_ptr<RelayLink>(new RelayLink(config, *server, std::move(*socket), now, wall));
+  return std::unique_ptr<RelayLink>(
+      new RelayLink(config, *server, std::move(*socket), std::nullopt, now, wall));
 }
 
 core::TurnConfig RelayLink::turn_config(WallTime wall) const {
   core::TurnConfig c;
   c.server_host = config_.host;
   c.server_port = config_.port;
+  if (stream_) c.transport = core::StunTransport::kTcp;
   if (!config_.secret.empty()) {
     const int64_t expiry = wall.unix_ns / 1'000'000'000 + kRestValiditySeconds;
     c.credentials = core::rest_credentials(
@@ -72,10 +85,7 @@ void RelayLink::add_peer(core::Device& device, core::PeerId id, const Endpoint& 
                          Instant now) {
   peers_.push_back({id, endpoint});
   client_->add_peer(endpoint, now);
-  const size_t framing = client_->bound_channel(endpoint, now)
-                             ? core::kChannelDataFraming
-                             : core::send_indication_framing(endpoint.address);
-  device.set_relay_leg(id, core::PathLeg{server_.address.is_v6(), framing}, now);
+  device.set_relay_leg(id, leg(endpoint, client_->bound_channel(endpoint, now).has_value()), now);
   send_control();
 }
 
@@ -98,7 +108,21 @@ bool RelayLink::queue(core::Device& device, const Endpoint& to, MutableBytes mes
   return true;
 }
 
+Result<size_t> RelayLink::receive() {
+  if (stream_ && stream_->pump(recv_.capacity(), io::monotonic_now())) stream_came_up_ = true;
+  return socket_.recv(recv_);
+}
+
 void RelayLink::flush(core::Device& device) {
+  if (stream_) {  // one frame after another on the stream; the client padded ChannelData
+    const Instant now = io::monotonic_now();
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      if (!stream_->send(batch_.data(i), now))
+        device.count_drop(DropReason::kSendFailed, batch_peers_[i]);
+    }
+    batch_.clear();
+    return;
+  }
   size_t done = 0;
   while (done < batch_.size()) {
     auto sent = socket_.send(batch_, done);
@@ -129,7 +153,7 @@ std::optional<std::pair<Endpoint, MutableBytes>> RelayLink::handle_datagram(core
                                                                             const Endpoint& from,
                                                                             MutableBytes datagram,
                                                                             Instant now) {
-  if (from != server_) {  // not the relay's: never acted on
+  if (from != (stream_ ? stream_->source() : server_)) {  // not the relay's: never acted on
     device.count_drop(DropReason::kUnexpectedMessage);
     return std::nullopt;
   }
@@ -151,10 +175,21 @@ std::optional<std::pair<Endpoint, MutableBytes>> RelayLink::handle_datagram(core
 std::optional<Instant> RelayLink::poll_timeout() const {
   auto t = client_->poll_timeout();
   if (retry_at_ && (!t || *retry_at_ < *t)) t = retry_at_;
+  if (stream_) {
+    if (auto r = stream_->reconnect_at(); r && (!t || *r < *t)) t = r;
+  }
   return t;
 }
 
 void RelayLink::send_control() {
+  if (stream_) {  // nothing is taken from the client until the stream is up
+    if (!stream_->connected()) return;
+    while (auto m = client_->poll_transmit()) {
+      if (!stream_->send(*m, io::monotonic_now()))
+        log::debug("a message to the relay was not sent");
+    }
+    return;
+  }
   while (auto m = client_->poll_transmit()) {
     control_.clear();
     (void)control_.add(server_, *m);
@@ -166,12 +201,34 @@ void RelayLink::send_control() {
   control_.clear();
 }
 
-void RelayLink::set_framing(core::Device& device, const Endpoint& peer, size_t framing,
-                            Instant now) {
+core::PathLeg RelayLink::leg(const Endpoint& peer, bool bound) const {
+  if (!stream_) {
+    return {server_.address.is_v6(),
+            bound ? core::kChannelDataFraming : core::send_indication_framing(peer.address)};
+  }
+  // A Send indication's length is a multiple of 4 already; ChannelData is padded on a stream.
+  const size_t framing =
+      bound ? core::kChannelDataStreamFraming : core::send_indication_framing(peer.address);
+  return {server_.address.is_v6(), framing + core::kTcpOverUdpHeader, true};
+}
+
+void RelayLink::set_framing(core::Device& device, const Endpoint& peer, bool bound, Instant now) {
   for (const auto& p : peers_) {
-    if (p.endpoint == peer) {
-      device.set_relay_leg(p.id, core::PathLeg{server_.address.is_v6(), framing}, now);
-    }
+    if (p.endpoint == peer) device.set_relay_leg(p.id, leg(peer, bound), now);
+  }
+}
+
+void RelayLink::on_stream_change(core::Device& device, Instant now, WallTime wall) {
+  if (!stream_) return;
+  const bool lost = stream_->take_lost();
+  if (!lost && !std::exchange(stream_came_up_, false)) return;
+  // An allocation made over TCP lives as long as its connection: a new one needs a new client.
+  retry_at_.reset();
+  client_ = std::make_unique<core::TurnClient>(turn_config(wall), now);
+  client_->set_wall_clock(wall, now);
+  for (const auto& p : peers_) {
+    client_->add_peer(p.endpoint, now);
+    set_framing(device, p.endpoint, false, now);
   }
 }
 
@@ -185,14 +242,14 @@ void RelayLink::apply_events(core::Device& device, Instant now) {
         client_->add_peer(p.endpoint, now);
     } else if (auto* b = std::get_if<core::TurnChannelBound>(&*e)) {
       log::debug("relay: channel {:#x} bound to {}", b->channel, b->peer.to_string());
-      set_framing(device, b->peer, core::kChannelDataFraming, now);
+      set_framing(device, b->peer, true, now);
     } else if (auto* f = std::get_if<core::TurnPeerFailed>(&*e)) {
       log::warn("relay: peer {}: {}", f->peer.to_string(), f->error.message);
-      set_framing(device, f->peer, core::send_indication_framing(f->peer.address), now);
+      set_framing(device, f->peer, false, now);
     } else if (auto* l = std::get_if<core::TurnAllocationLost>(&*e)) {
       log::warn("relay {}: allocation lost: {}", config_.url, l->error.message);
       for (const auto& p : peers_)
-        set_framing(device, p.endpoint, core::send_indication_framing(p.endpoint.address), now);
+        set_framing(device, p.endpoint, false, now);
     } else if (auto* x = std::get_if<core::TurnFailed>(&*e)) {
       last_error_ = x->error.message;
       log::warn("relay {}: {}; trying again in {} s", config_.url, x->error.message,
@@ -203,18 +260,26 @@ void RelayLink::apply_events(core::Device& device, Instant now) {
 }
 
 void RelayLink::after_input(core::Device& device, Instant now) {
+  on_stream_change(device, now, io::wall_now());
   send_control();
   apply_events(device, now);
   send_control();
 }
 
 void RelayLink::on_timer(core::Device& device, Instant now, WallTime wall) {
-  if (retry_at_ && now >= *retry_at_) {
+  if (stream_) {
+    if (retry_at_ && now >= *retry_at_) {  // over TCP a fresh allocation is a fresh connection
+      retry_at_.reset();
+      stream_->drop(now, "the allocation failed");
+    }
+    stream_->connect(now);
+    on_stream_change(device, now, wall);
+  } else if (retry_at_ && now >= *retry_at_) {
     retry_at_.reset();
     client_ = std::make_unique<core::TurnClient>(turn_config(wall), now);
     for (const auto& p : peers_) {
       client_->add_peer(p.endpoint, now);
-      set_framing(device, p.endpoint, core::send_indication_framing(p.endpoint.address), now);
+      set_framing(device, p.endpoint, false, now);
     }
   }
   client_->set_wall_clock(wall, now);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/agent.hpp"
+#include "agent/relay_stream.hpp"
 #include "agent/status.hpp"
 #include "base/result.hpp"
 #include "config/config.hpp"
@@ -34,7 +35,8 @@ class RelayLink {
                                                                 bool dont_fragment, Instant now,
                                                                 WallTime wall);
 
-  int fd() const { return socket_.fd(); }
+  // Over TCP: the stream's epoll set (stable across reconnects); the socket's fd otherwise.
+  int fd() const { return stream_ ? stream_->fd() : socket_.fd(); }
   const Endpoint& server() const { return server_; }
   [[nodiscard]] Status set_mark(uint32_t mark) { return socket_.set_mark(mark); }
 
@@ -54,7 +56,7 @@ class RelayLink {
   // What the relay sent: a STUN message or ChannelData. `deliver` gets each WireGuard
   // message's (peer, bytes inside the datagram); the rest goes to the client.
   io::RecvBatch& recv_batch() { return recv_; }
-  [[nodiscard]] Result<size_t> receive() { return socket_.recv(recv_); }
+  [[nodiscard]] Result<size_t> receive();
   // One datagram from `from`: relayed data is returned as (peer, bytes inside `datagram`);
   // control messages are consumed, everything else counted as a drop in the device.
   std::optional<std::pair<Endpoint, MutableBytes>> handle_datagram(core::Device& device,
@@ -74,12 +76,16 @@ class RelayLink {
   RelayStatus status(Instant now) const;
 
  private:
-  RelayLink(const config::RelayConfig& config, Endpoint server, io::UdpSocket socket, Instant now,
-            WallTime wall);
+  RelayLink(const config::RelayConfig& config, Endpoint server, io::UdpSocket socket,
+            std::optional<RelayStream> stream, Instant now, WallTime wall);
   core::TurnConfig turn_config(WallTime wall) const;
   void send_control();
   void apply_events(core::Device& device, Instant now);
-  void set_framing(core::Device& device, const Endpoint& peer, size_t framing, Instant now);
+  // The leg a relayed peer's messages take: ChannelData once `bound`, a Send indication before.
+  core::PathLeg leg(const Endpoint& peer, bool bound) const;
+  void set_framing(core::Device& device, const Endpoint& peer, bool bound, Instant now);
+  // Over TCP: a new connection gets a new allocation; a lost one takes the framing back.
+  void on_stream_change(core::Device& device, Instant now, WallTime wall);
 
   struct RelayedPeer {
     core::PeerId id = 0;
@@ -97,6 +103,8 @@ class RelayLink {
   io::RecvBatch recv_;
   std::optional<Instant> retry_at_;  // after a terminal failure: a fresh allocation then
   std::string last_error_;
+  std::optional<RelayStream> stream_;  // TURN over TCP (Url ...?transport=tcp)
+  bool stream_came_up_ = false;
 };
 
 // Receives what the relay's socket has (a few batches at most): answers go to the client,

@@ -1,5 +1,5 @@
 // The keys of [Relay] (docs/config.md): the TURN server the agent allocates on and its
-// credentials. The URL is RFC 7065's turnURI; only UDP carries the agent's relayed data.
+// credentials. The URL is RFC 7065's turnURI: UDP, or TCP with ?transport=tcp.
 #include <charconv>
 
 #include "config/values.hpp"
@@ -20,8 +20,8 @@ Status parse_url(RelayConfig& relay, std::string_view value) {
   if (auto q = rest.find('?'); q != std::string_view::npos) {
     const std::string_view query = rest.substr(q + 1);
     rest = rest.substr(0, q);
-    if (!iequals(query, "transport=udp")) {
-      return fail("Url: only ?transport=udp is supported for the agent's relay; " +
+    if (!iequals(query, "transport=udp") && !iequals(query, "transport=tcp")) {
+      return fail("Url: the agent's relay takes ?transport=udp or ?transport=tcp; " +
                   std::string(kUrlHow));
     }
   }

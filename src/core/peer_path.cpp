@@ -29,7 +29,7 @@ size_t overlay_mtu(size_t device_mtu, uint16_t announced_mtu, std::optional<size
                    const PathLeg& leg) {
   size_t mtu = device_mtu;
   if (announced_mtu != 0) mtu = std::min(mtu, std::max<size_t>(announced_mtu, kMinAnnouncedMtu));
-  if (path_mtu) {
+  if (path_mtu && !leg.stream) {
     const size_t overhead = encapsulation_overhead(leg);
     // The base (1280) less 80 (and a relay's framing) is still above 576: a path never takes the
     // MTU below that.

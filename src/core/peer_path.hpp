@@ -41,12 +41,19 @@ inline constexpr size_t kSendIndicationFramingV6 = 20 + 24 + 4 + 3;
 inline size_t send_indication_framing(const IpAddress& peer) {
   return peer.is_v6() ? kSendIndicationFramingV6 : kSendIndicationFramingV4;
 }
+// Over TCP (RFC 8656 §12.5) ChannelData is padded to 4 on the stream: up to 3 more bytes.
+inline constexpr size_t kChannelDataStreamFraming = kChannelDataFraming + 3;
+// A TCP header (20, 32 with timestamps) in place of UDP's 8, counted as relay framing.
+inline constexpr size_t kTcpOverUdpHeader = 32 - 8;
 
 // The leg a path MTU is measured on: the outer IP family, and the bytes a relay's framing adds
 // to each WireGuard message (0 on a direct path).
 struct PathLeg {
   bool outer_v6 = false;
   size_t relay_framing = 0;
+  // The leg to the relay is a TCP stream: TCP segments whatever it carries, so a path MTU found
+  // on it says nothing; the overlay MTU stays the configured one (docs/path-probes.md).
+  bool stream = false;
   bool operator==(const PathLeg&) const = default;
 };
 inline PathLeg direct_leg(const IpAddress& outer) {

@@ -34,6 +34,17 @@ TEST(RelayConfig, UrlAndStaticCredentials) {
   EXPECT_TRUE(c->peers[0].relay);
 }
 
+TEST(RelayConfig, TcpTransportIsAccepted) {
+  for (const std::string url :
+       {"turn:192.0.2.1?transport=tcp", "turn:192.0.2.1:443?Transport=TCP"}) {
+    auto c =
+        parse(kInterface + "[Relay]\nUrl = " + url + "\nSecret = abc\n" + kPeer + "Relay = on\n");
+    ASSERT_TRUE(c) << url << ": " << c.error().message;
+    EXPECT_EQ(c->relay->host, "192.0.2.1");
+    EXPECT_EQ(c->relay->url, url);
+  }
+}
+
 TEST(RelayConfig, SecretDefaultPortAndIpv6) {
   auto c = parse(kInterface + "[Relay]\nUrl = turn:[2001:db8::7]\nSecret = abc\n" + kPeer);
   ASSERT_TRUE(c) << c.error().message;
@@ -59,7 +70,7 @@ TEST(RelayConfig, MistakesAreNamed) {
       {kInterface + "[Relay]\nUrl = turn:192.0.2.1\nSecret = a\nPassword = b\n", "both Secret"},
       {kInterface + "[Relay]\nUrl = http://192.0.2.1\nSecret = a\n", "is a TURN URL"},
       {kInterface + "[Relay]\nUrl = turns:192.0.2.1\nSecret = a\n", "not supported"},
-      {kInterface + "[Relay]\nUrl = turn:192.0.2.1?transport=tcp\nSecret = a\n", "transport=udp"},
+      {kInterface + "[Relay]\nUrl = turn:192.0.2.1?transport=sctp\nSecret = a\n", "transport=tcp"},
       {kInterface + "[Relay]\nUrl = turn:192.0.2.1:0\nSecret = a\n", "not 1-65535"},
       {kInterface + "[Relay]\nUrl = turn:192.0.2.1:99999\nSecret = a\n", "not 1-65535"},
       {kInterface + "[Relay]\nUrl = turn:[2001:db8::1\nSecret = a\n", "without ']'"},

@@ -169,6 +169,23 @@ TEST(PeerPathRelay, OverheadCountsTheRelayFraming) {
   EXPECT_EQ(overlay_mtu(1420, 0, std::nullopt, PathLeg{false, 39}), 1420u);
 }
 
+TEST(PeerPathRelay, StreamLegCountsPaddingAndKeepsTheConfiguredMtu) {
+  // Over TCP ChannelData is padded to 4 (up to 3 bytes) and TCP's header replaces UDP's.
+  EXPECT_EQ(kChannelDataStreamFraming, 7u);
+  const PathLeg tcp{false, kChannelDataStreamFraming + kTcpOverUdpHeader, true};
+  EXPECT_EQ(encapsulation_overhead(tcp), 60u + 7u + 24u);
+  EXPECT_EQ(
+      encapsulation_overhead(PathLeg{true, kChannelDataStreamFraming + kTcpOverUdpHeader, true}),
+      80u + 7u + 24u);
+  // A path MTU found over TCP says nothing: TCP segments; the configured MTU stands.
+  EXPECT_EQ(overlay_mtu(1420, 0, 1280, tcp), 1420u);
+  EXPECT_EQ(overlay_mtu(1420, 0, std::nullopt, tcp), 1420u);
+  EXPECT_EQ(overlay_mtu(1420, 1300, 1280, tcp), 1300u);  // what the peer announced still counts
+  // The same leg without `stream` would follow the path MTU.
+  EXPECT_EQ(overlay_mtu(1420, 0, 1280, PathLeg{false, tcp.relay_framing}), 1280u - 91u);
+  EXPECT_NE(tcp, (PathLeg{false, tcp.relay_framing}));
+}
+
 // A table: every leg MTU and framing gives the path MTU of the largest step that fits, and an
 // overlay MTU whose largest datagram, framed, fits the leg.
 TEST(PeerPathRelay, SearchFindsTheLegMtuWithChannelData) {

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The agent's TURN relay over TCP (issue 4 §2): A reaches B only through its allocation on
+# coturn, made on a TCP connection (Url = turn:HOST:PORT?transport=tcp; RFC 8656 §12.5:
+# STUN and padded ChannelData on the stream). coturn listens on TCP only, so nothing of A's
+# relay traffic can take UDP. Ping and iperf3 both ways; then coturn is restarted and A
+# connects again (backoff) and allocates anew. The overlay MTU stays the configured one: a
+# path MTU found over TCP says nothing (docs/path-probes.md).
+#
+#  +--------------+        +--------------------------+        +--------------+
+#  | ns A         |        | ns S                     |        | ns B         |
+#  |  tern        |  TCP   |  coturn 192.0.2.2:3478   |  UDP   |  tern        |
+#  |  a0 192.0.2.1+--------+- s0         c0 203.0.113.1+--------+- d0 .2       |
+#  +--------------+        +--------------------------+        +--------------+
+#  tunnel 10.82.1.0/24 fd82:1::/64 (A .1, B .2), MTU 1400; A has no route to 203.0.113.0/24.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=lib_mtu.sh
+. "$(dirname "$0")/lib_mtu.sh"
+netns_init
+need_impl tern
+need_tools turnserver iperf3 jq ss
+RELAY_IP=192.0.2.2
+PEER_IP=203.0.113.2
+
+step "topology: A - S (coturn, TCP only) - B"
+ns_create A
+ns_create S
+ns_create B
+veth "$A" "a0$$" 192.0.2.1/24 "$S" "s0$$" "$RELAY_IP/24"
+veth "$S" "c0$$" 203.0.113.1/24 "$B" "d0$$" "$PEER_IP/24"
+ip -n "$B" route add default via 203.0.113.1
+router_enable "$S"
+coturn() {
+  ip netns exec "$S" timeout "$TERN_PROCESS_LIFETIME" turnserver -n --log-file stdout \
+    --listening-ip "$RELAY_IP" --relay-ip 203.0.113.1 --listening-port 3478 \
+    --min-port 49152 --max-port 49352 --no-udp --no-dtls --no-tls --no-cli --fingerprint \
+    --realm tern.test --lt-cred-mech --user alice:s3cret >>"$TERN_WORK/coturn.log" 2>&1 &
+  COTURN=$!
+  track_pid "$COTURN"
+}
+tcp_up() { [ -n "$(ip netns exec "$S" ss -Hltn "sport = :3478")" ]; }
+coturn
+wait_until 10 "turnserver listening on tcp/3478" tcp_up
+[ -z "$(ip netns exec "$S" ss -Hlun "sport = :3478")" ] || fail "coturn listens on UDP too"
+if ip netns exec "$A" ping -n -q -c 1 -W 1 "$PEER_IP" >/dev/null 2>&1; then
+  fail "A reaches B directly: the test would not prove the relayed path"
+fi
+ok "coturn on tcp $RELAY_IP:3478 only; B unreachable from A but through the relay"
+
+step "tern on A (Relay = on, transport=tcp) and on B"
+ta=$(iface_name ta)
+tb=$(iface_name tb)
+read -r ka_priv ka_pub < <(keypair)
+read -r kb_priv kb_pub < <(keypair)
+conf_interface "$TERN_WORK/$ta.conf" "$ka_priv" 51841 "10.82.1.1/24, fd82:1::1/64" 1400
+conf_peer "$TERN_WORK/$ta.conf" "$kb_pub" "10.82.1.2/32, fd82:1::2/128" "$PEER_IP:51840" 25
+printf 'Relay = on\n\n[Relay]\nUrl = turn:%s:3478?transport=tcp\nUsername = alice\nPassword = s3cret\n' \
+  "$RELAY_IP" >>"$TERN_WORK/$ta.conf"
+conf_interface "$TERN_WORK/$tb.conf" "$kb_priv" 51840 "10.82.1.2/24, fd82:1::2/64" 1400
+conf_peer "$TERN_WORK/$tb.conf" "$ka_pub" "10.82.1.1/32, fd82:1::1/128"
+peer_up "$B" "$tb" "$TERN_WORK/$tb.conf" tern
+peer_up "$A" "$ta" "$TERN_WORK/$ta.conf" tern
+status_a() { ip netns exec "$A" timeout 5 "$TERN" status "$ta" --json 2>/dev/null; }
+relayed() { status_a | jq -r '.interfaces[0].relay.relayed_address // "null"'; }
+allocated() { [ "$(relayed)" != null ]; }
+wait_until 15 "A's allocation over TCP (relay: $(status_a | jq -c '.interfaces[0].relay'))" allocated
+RELAYED=$(relayed)
+[ -n "$(ip netns exec "$A" ss -Htn state established "dport = :3478")" ] ||
+  fail "A has no TCP connection to the relay"
+ok "A's relayed address over TCP: $RELAYED"
+ping_check "$A" 10.82.1.2 5 5 20
+ping_check "$A" fd82:1::2 5 5 20
+ping_check "$B" 10.82.1.1 5 5 20
+channel() { [ "$(status_a | jq -r '.interfaces[0].relay.peers[0].channel')" -gt 0 ]; }
+wait_until 10 "a channel for B on the relay" channel
+ok "channel $(status_a | jq -r '.interfaces[0].relay.peers[0].channel') bound over TCP"
+# ChannelData padded on the stream: 1400 + 60 + 4 + 3 + 24 (TCP for UDP) is still under 1500.
+ip netns exec "$A" timeout 20 ping -n -q -c 3 -i 0.2 -W 2 -s 1372 -M "do" 10.82.1.2 >/dev/null ||
+  fail "1400-byte packets with DF do not pass the relay over TCP"
+ok "1400-byte packets through the relay (ChannelData padded to 4 on the stream)"
+
+step "iperf3 through the relay over TCP, both ways"
+iperf() {
+  ip netns exec "$B" timeout 20 iperf3 -s -1 -B 10.82.1.2 >/dev/null 2>&1 &
+  track_pid "$!"
+  wait_until 10 "iperf3 to listen in B" listening "$B" 5201
+  ip netns exec "$A" timeout 15 iperf3 -c 10.82.1.2 -t 3 -J "$@" | jq '.end.sum_received.bits_per_second'
+}
+up=$(iperf)
+down=$(iperf -R)
+awk -v u="$up" -v d="$down" 'BEGIN { exit !(u > 1e6 && d > 1e6) }' ||
+  fail "iperf3 through the relay: A -> B $up bit/s, B -> A $down bit/s"
+UP=$(awk -v v="$up" 'BEGIN { printf "%.0f", v / 1e6 }')
+DOWN=$(awk -v v="$down" 'BEGIN { printf "%.0f", v / 1e6 }')
+ok "A -> B $UP Mbit/s, B -> A $DOWN Mbit/s"
+[ "$(tern_peer_json "$A" "$ta" overlay_mtu)" = 1400 ] ||
+  fail "overlay MTU $(tern_peer_json "$A" "$ta" overlay_mtu) over a TCP leg (configured 1400)"
+ok "overlay MTU stays the configured 1400 over the TCP leg"
+
+step "coturn restarts: A connects again and allocates anew"
+kill "$COTURN"
+wait "$COTURN" 2>/dev/null || true
+gone() { [ "$(status_a | jq -r '.interfaces[0].relay.relayed_address // "null"')" = null ] ||
+  [ -z "$(ip netns exec "$A" ss -Htn state established "dport = :3478")" ]; }
+wait_until 10 "A to notice the lost connection" gone
+coturn
+wait_until 10 "turnserver listening again" tcp_up
+wait_until 20 "a new allocation" allocated
+ping_check "$A" 10.82.1.2 5 5 20
+ok "A allocated again ($(relayed)) and B answers through it"
+for t in "$ta" "$tb"; do peer_alive "$t" || fail "the agent of $t exited"; done
+
+printf '\nPASS: relay_tcp (TURN over TCP: A -> B %s Mbit/s, B -> A %s Mbit/s)\n' "$UP" "$DOWN"
