@@ -117,9 +117,10 @@ void RelayLink::flush(core::Device& device) {
   if (stream_) {  // one frame after another on the stream; the client padded ChannelData
     const Instant now = io::monotonic_now();
     for (size_t i = 0; i < batch_.size(); ++i) {
-      if (!stream_->send(batch_.data(i), now))
+      if (!stream_->queue(batch_.data(i)))
         device.count_drop(DropReason::kSendFailed, batch_peers_[i]);
     }
+    stream_->write(now);  // the whole batch in one write when the socket takes it
     batch_.clear();
     return;
   }
@@ -273,6 +274,9 @@ void RelayLink::on_timer(core::Device& device, Instant now, WallTime wall) {
       stream_->drop(now, "the allocation failed");
     }
     stream_->connect(now);
+    // Frames left in the stream's buffer at the last pump's limit go to the socket now: it
+    // wakes the loop, where nothing else would.
+    if (stream_->backlog() && stream_->pump(recv_.capacity(), now)) stream_came_up_ = true;
     on_stream_change(device, now, wall);
   } else if (retry_at_ && now >= *retry_at_) {
     retry_at_.reset();

@@ -109,7 +109,7 @@ void RelayStream::write_out(Instant now) {
   watch();
 }
 
-bool RelayStream::send(Bytes frame, Instant now) {
+bool RelayStream::queue(Bytes frame) {
   if (!connected()) return false;
   if (out_start_ > 0 && out_.size() + frame.size() > kOutQueue) {  // compact before refusing
     out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(out_start_));
@@ -117,11 +117,11 @@ bool RelayStream::send(Bytes frame, Instant now) {
   }
   if (out_.size() + frame.size() > kOutQueue) return false;
   out_.insert(out_.end(), frame.begin(), frame.end());
-  write_out(now);
   return true;
 }
 
 bool RelayStream::pump(size_t frames, Instant now) {
+  backlog_ = false;
   if (!stream_) return false;
   bool came_up = false;
   if (!stream_->connected()) {
@@ -179,6 +179,7 @@ bool RelayStream::pump(size_t frames, Instant now) {
     in_start_ = 0;
     in_end_ = r->bytes;
   }
+  backlog_ = stream_ && handed >= frames;
   return came_up;
 }
 

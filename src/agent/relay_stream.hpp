@@ -45,7 +45,17 @@ class RelayStream {
   bool pump(size_t frames, Instant now);
   // Queues a whole frame (STUN or padded ChannelData) and writes what the socket takes.
   // False when the stream is not up or its queue is full.
-  bool send(Bytes frame, Instant now);
+  bool send(Bytes frame, Instant now) {
+    if (!queue(frame)) return false;
+    write(now);
+    return true;
+  }
+  // The same in two steps, so that a batch leaves in one write.
+  bool queue(Bytes frame);
+  void write(Instant now) { write_out(now); }
+  // pump() stopped at its limit with bytes still buffered: call it again without waiting for
+  // the socket (which may have nothing more to signal).
+  bool backlog() const { return backlog_; }
   // The connection went away since the last call (the allocation with it).
   bool take_lost() { return std::exchange(lost_, false); }
   // Ends the connection now and connects again after the backoff.
@@ -75,6 +85,7 @@ class RelayStream {
   Instant retry_at_{};
   Duration backoff_{};
   bool lost_ = false;
+  bool backlog_ = false;
   bool watching_write_ = false;
 };
 

@@ -120,6 +120,30 @@ TEST(RelayStream, FramesInPiecesReachTheInboxOneDatagramEach) {
   EXPECT_EQ(read, want);
 }
 
+TEST(RelayStream, PumpStopsAtItsLimitAndSaysSo) {
+  Fixture f = Fixture::make();
+  ASSERT_TRUE(f.up());
+  std::vector<uint8_t> three;
+  for (int i = 0; i < 3; ++i) {
+    const auto s = stun_frame();
+    three.insert(three.end(), s.begin(), s.end());
+  }
+  f.server_write(three);
+  ASSERT_TRUE(wait_readable(f.stream.fd()));
+  (void)f.stream.pump(2, f.now);
+  EXPECT_TRUE(f.stream.backlog());  // the third frame waits in the buffer, not in the socket
+  io::RecvBatch batch(8, 2048);
+  auto n = f.inbox.recv(batch);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 2u);
+  (void)f.stream.pump(2, f.now);
+  EXPECT_FALSE(f.stream.backlog());
+  n = f.inbox.recv(batch);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 1u);
+  EXPECT_EQ(std::vector<uint8_t>(batch.data(0).begin(), batch.data(0).end()), stun_frame());
+}
+
 TEST(RelayStream, ClosedOrGarbledStreamIsDroppedWithBackoff) {
   Fixture f = Fixture::make();
   ASSERT_TRUE(f.up());
