@@ -173,6 +173,16 @@ void NatDiscovery::handle_input(size_t socket, const Endpoint& from, Bytes data,
         }
         return;
       }
+      if (read.answer->mapped == from) {
+        // No NAT maps a client onto the server's own address: the server is lying or broken.
+        ++result_.malformed_answers;
+        if (result_.malformed_answers == 1) {
+          result_.server_faults.push_back(fmt::format(
+              "{} answered that this machine is at {}, the server's own address: ignored",
+              from.to_string(), read.answer->mapped.to_string()));
+        }
+        return;
+      }
       finish(read.answer, from, now);
       return;
   }

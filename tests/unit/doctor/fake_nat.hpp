@@ -42,6 +42,7 @@ struct FakeNet {
   bool ignore_response_port = false;
   bool answer_from_wrong_source = false;
   bool send_malformed_first = false;
+  bool map_to_server_itself = false;  // a lying server: "you are at my address"
 
   struct Binding {
     Endpoint inside;
@@ -151,7 +152,7 @@ struct FakeNet {
     std::vector<uint8_t> out(1280);
     wire::StunBuilder b(out, wire::StunMethod::kBinding, wire::StunClass::kSuccess,
                         m->transaction_id());
-    b.add_xor_address(wire::StunAttr::kXorMappedAddress, from);
+    b.add_xor_address(wire::StunAttr::kXorMappedAddress, map_to_server_itself ? source : from);
     if (has_alternate && to != second_server) {
       b.add_address(wire::StunAttr::kOtherAddress, alternate);
       b.add_address(wire::StunAttr::kResponseOrigin, source);

@@ -148,6 +148,20 @@ TEST(NatDiscovery, MalformedAnswersAreCountedAndTheGoodOneUsed) {
   EXPECT_TRUE(fault);
 }
 
+TEST(NatDiscovery, AServerThatPlacesUsAtItsOwnAddressIsAFault) {
+  FakeNet net;
+  net.map_to_server_itself = true;
+  auto r = discover(net);
+  EXPECT_FALSE(r.error.empty());
+  EXPECT_GT(r.malformed_answers, 0u);
+  ASSERT_FALSE(r.server_faults.empty());
+  EXPECT_NE(r.server_faults[0].find("the server's own address"), std::string::npos)
+      << r.server_faults[0];
+  auto f = nat_findings(NatReport{r, std::nullopt, 25});
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].code, "stun_server_fault");
+}
+
 TEST(NatDiscovery, ServerIgnoringChangeRequestIsNotTakenForOpenFiltering) {
   FakeNet net;
   net.ignore_change_request = true;
