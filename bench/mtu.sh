@@ -4,10 +4,13 @@
 # to B starts at MTU 1500 and R drops ICMP "fragmentation needed" / ICMPv6 "Packet Too Big"
 # (unless --icmp pass). Per implementation, one TCP stream A -> B with iperf3:
 #   1. throughput on the 1500 path (--time seconds);
-#   2. recovery: a stream runs, the middle MTU drops to --middle, and the time until B has
-#      received 2 MiB more is measured (0.1 s resolution; "none" after --recovery-limit s);
+#   2. recovery: a stream runs, the middle MTU drops to --middle, and the time until 2 MiB
+#      more have crossed the small link is measured (0.1 s resolution; "none" after
+#      --recovery-limit s);
 #   3. throughput of a new stream on the small path (--time seconds).
-# Then the ratios: small path / 1500 path per implementation, tern / wireguard-go.
+# Then the ratios: small path / 1500 path per implementation, tern / each wireguard-go.
+# Implementations: Debian's wireguard-go, upstream wireguard-go 0.0.20250522 (TUN offloads,
+# UDP GSO/GRO; ../shared/peers/ beside the repository, left out when absent) and tern.
 #
 #  +--------------+        +-----------------------------+        +------------------+
 #  | ns A         |        | ns R                        |        | ns B             |
@@ -15,8 +18,18 @@
 #  +--------------+        +-----------------------------+        +------------------+
 #  tunnel MTU 1420, IPv4 underlay (--underlay 6 for IPv6), overlay 10.80.9.0/24.
 #
+# --path relay: tern on A reaches its peer only through a TURN relay (coturn in B, now the
+# relay S; the peer and iperf3 -s in a fourth namespace P behind it; bench/lib_mtu_relay.sh).
+# A's leg to the relay is the one whose MTU drops. coturn listens on --relay-transport (udp:
+# ChannelData in UDP, the leg's path MTU searched; tcp: TURN over one TCP connection, the
+# overlay MTU stays 1420). wireguard-go cannot use a relay itself: only tern runs there.
+# --tcp-mtu-probing sets net.ipv4.tcp_mtu_probing in A (default: left at the kernel's, 0): the
+# kernel's own TCP black-hole detection, for iperf3's stream and tern's connection to a relay.
+#
 # Usage: sudo bench/mtu.sh [--json] [--time SECONDS] [--middle MTU] [--underlay 4|6]
-#                          [--icmp filter|pass] [--recovery-limit SECONDS] [--only debian,tern]
+#                          [--icmp filter|pass] [--recovery-limit SECONDS]
+#                          [--only debian,upstream,tern] [--path direct|relay]
+#                          [--relay-transport udp|tcp] [--tcp-mtu-probing 0|1|2]
 # TERN=/path/to/tern picks the tern binary (default: build/default/tern).
 # With --json the table goes to stderr and one JSON document to stdout.
 set -euo pipefail
@@ -26,7 +39,10 @@ middle=1280
 underlay=4
 icmp=filter
 limit=30
-only=debian,tern
+only=debian,upstream,tern
+path=direct
+transport=udp
+probing=
 json=0
 usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; }
 while [ $# -gt 0 ]; do
@@ -38,6 +54,9 @@ while [ $# -gt 0 ]; do
     --icmp) icmp=$2; shift ;;
     --recovery-limit) limit=$2; shift ;;
     --only) only=$2; shift ;;
+    --path) path=$2; shift ;;
+    --relay-transport) transport=$2; shift ;;
+    --tcp-mtu-probing) probing=$2; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "mtu: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -51,11 +70,19 @@ if ! [[ $middle =~ ^[0-9]+$ ]] || [ "$middle" -lt 1280 ] || [ "$middle" -gt 1500
 fi
 [[ $underlay =~ ^[46]$ && $icmp =~ ^(filter|pass)$ ]] ||
   { echo "mtu: --underlay 4|6, --icmp filter|pass" >&2; exit 2; }
+[[ $path =~ ^(direct|relay)$ && $transport =~ ^(udp|tcp)$ ]] ||
+  { echo "mtu: --path direct|relay, --relay-transport udp|tcp" >&2; exit 2; }
+[[ $probing =~ ^[012]?$ ]] || { echo "mtu: --tcp-mtu-probing 0|1|2" >&2; exit 2; }
+# The relay listens on IPv4 here: a relayed run over an IPv6 underlay is not written yet.
+[ "$path" = direct ] || [ "$underlay" = 4 ] ||
+  { echo "mtu: --path relay runs over the IPv4 underlay only" >&2; exit 2; }
 if [ "$(id -u)" -ne 0 ]; then
   echo "mtu: needs root (network namespaces, TUN devices): sudo $0" >&2
   exit 1
 fi
-for t in iperf3 jq; do
+tools="iperf3 jq"
+[ "$path" = direct ] || tools="$tools turnserver"
+for t in $tools; do
   command -v "$t" >/dev/null || { echo "mtu: $t is missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
 if [ "$json" -eq 1 ]; then exec 3>&1 1>&2; else exec 3>/dev/null; fi
@@ -64,28 +91,70 @@ if [ "$json" -eq 1 ]; then exec 3>&1 1>&2; else exec 3>/dev/null; fi
 . "$repo/tests/netns/lib.sh"
 # shellcheck source=../tests/netns/lib_mtu.sh
 . "$repo/tests/netns/lib_mtu.sh"
+# shellcheck source=lib_mtu_relay.sh
+. "$repo/bench/lib_mtu_relay.sh"
 netns_init
 
+keys="debian upstream tern"
+upstream="$repo/../shared/peers/wireguard-go-0.0.20250522"
 TERN=${TERN:-$repo/build/default/tern}
 declare -A label impl status
 label[debian]="wireguard-go (Debian)"
+label[upstream]="wireguard-go 0.0.20250522"
 label[tern]="tern"
 impl[debian]=wireguard-go
 impl[tern]=tern
-if command -v wireguard-go >/dev/null; then status[debian]=ok; else status[debian]="absent"; fi
+if command -v wireguard-go >/dev/null; then
+  status[debian]=ok
+  label[debian]="wireguard-go $(wireguard-go --version | sed -n 's/^wireguard-go v\{0,1\}\([^ ]*\).*/\1/p' | head -n 1) (Debian)"
+else
+  status[debian]="absent (apt-get install wireguard-go)"
+fi
+if [ -x "$upstream" ]; then
+  status[upstream]=ok
+  upstream=$(cd "$(dirname "$upstream")" && pwd)/$(basename "$upstream")
+  impl[upstream]="wireguard-go:$upstream"
+else
+  status[upstream]="absent (no $upstream)"
+fi
 if [ -x "$TERN" ]; then status[tern]=ok; else status[tern]="not built ($TERN)"; fi
+if [ "$path" = relay ]; then
+  for key in debian upstream; do
+    [ "${status[$key]}" != ok ] || status[$key]="not run: wireguard-go cannot use a TURN relay itself"
+  done
+  path_label="TURN/${transport^^} relay"
+else
+  path_label="direct IPv$underlay"
+fi
 
-printf 'tern path MTU benchmark: a %s-byte middle link, ICMP PTB %s, IPv%s underlay\n' \
-  "$middle" "$([ "$icmp" = filter ] && echo dropped || echo passed)" "$underlay"
+if [ "$path" = direct ]; then
+  printf 'tern path MTU benchmark: a %s-byte middle link, ICMP PTB %s, IPv%s underlay\n' \
+    "$middle" "$([ "$icmp" = filter ] && echo dropped || echo passed)" "$underlay"
+else
+  printf 'tern path MTU benchmark through a TURN relay over %s: a %s-byte link on the leg to the relay, ICMP PTB %s\n' \
+    "${transport^^}" "$middle" "$([ "$icmp" = filter ] && echo dropped || echo passed)"
+fi
 printf '  TCP: one iperf3 stream, %s s per throughput run; tunnel MTU 1420; %s CPUs; kernel %s\n' \
   "$secs" "$(nproc)" "$(uname -r)"
+printf '  TCP black-hole detection in A (net.ipv4.tcp_mtu_probing): %s; load average at start: %s\n' \
+  "${probing:-kernel default}" "$(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "${status[upstream]}" != ok ]; then
+  printf '  upstream wireguard-go: %s\n' "${status[upstream]}"
+fi
 
 step "network"
-mtu_topology 1500
+if [ "$path" = direct ]; then
+  mtu_topology 1500
+  DST_NS=$MTU_NS_B
+else
+  relay_topology "$transport"
+  DST_NS=$RELAY_NS_P
+fi
 [ "$icmp" = filter ] || ip netns exec "$MTU_NS_R" nft delete table inet tern_mtu
-ip netns exec "$MTU_NS_B" timeout "$TERN_PROCESS_LIFETIME" iperf3 -s >"$TERN_WORK/iperf3.log" 2>&1 &
+[ -z "$probing" ] || ip netns exec "$MTU_NS_A" sysctl -qw net.ipv4.tcp_mtu_probing="$probing"
+ip netns exec "$DST_NS" timeout "$TERN_PROCESS_LIFETIME" iperf3 -s >"$TERN_WORK/iperf3.log" 2>&1 &
 track_pid $!
-wait_until 10 "iperf3 -s to listen in B" listening "$MTU_NS_B" 5201
+wait_until 10 "iperf3 -s to listen in $DST_NS" listening "$DST_NS" 5201
 
 # tcp_rate SECONDS: one iperf3 TCP run A -> B; prints bits per second (0 when nothing moved).
 tcp_rate() {
@@ -101,10 +170,19 @@ bench_impl() {
   ib=$(iface_name "mb$n")
   mtu_set_middle 1500
   mtu_flush_pmtu "$MTU_NS_A"
-  mtu_flush_pmtu "$MTU_NS_B"
-  mtu_pair "${impl[$key]}" "$ia" "$ib" $((51830 + n)) 10.80.9 fd80:9 "$underlay" 1420
-  ping_check "$MTU_NS_A" 10.80.9.2 3 3 20
-  [ "$key" != tern ] || mtu_wait_overlay "$MTU_NS_A" "$ia" 1420 30
+  mtu_flush_pmtu "$DST_NS"
+  if [ "$path" = direct ]; then
+    mtu_pair "${impl[$key]}" "$ia" "$ib" $((51830 + 2 * n)) 10.80.9 fd80:9 "$underlay" 1420
+    ping_check "$MTU_NS_A" 10.80.9.2 3 3 20
+    [ "$key" != tern ] || mtu_wait_overlay "$MTU_NS_A" "$ia" 1420 30
+  else
+    relay_pair "$ia" "$ib" $((51830 + 2 * n)) 10.80.9 fd80:9 "$transport" 1420
+    if [ "$transport" = udp ]; then
+      mtu_wait_overlay "$MTU_NS_A" "$ia" 1420 30
+    else
+      relay_wait_overlay "$ia" 1420 10
+    fi
+  fi
   r=$(tcp_rate "$secs")
   echo "$r" >"$TERN_WORK/$key.big"
   say "1500 path: $(awk -v b="$r" 'BEGIN { printf "%.1f", b / 1e6 }') Mbit/s"
@@ -113,14 +191,20 @@ bench_impl() {
     >/dev/null 2>&1 &
   pid=$!
   track_pid "$pid"
-  mtu_wait_flowing "$MTU_NS_B" "$ib" $((4 * 1048576)) 20
+  mtu_wait_flowing "$DST_NS" "$ib" $((4 * 1048576)) 20
   mtu_set_middle "$middle"
-  r=$(mtu_recovery "$MTU_NS_B" "$ib" $((2 * 1048576)) $((limit / 2)))
+  # Counted where the small link ends (B's, or the relay's, side of it): what already crossed
+  # it and waits in the receiver's socket buffer (up to 7 MiB for wireguard-go) does not count.
+  r=$(mtu_recovery "$MTU_NS_B" "$MTU_B0" $((2 * 1048576)) $((limit / 2)))
   case $r in *+) r=none ;; esac
   echo "$r" >"$TERN_WORK/$key.recovery"
   say "recovery after 1500 -> $middle: ${r}$([ "$r" = none ] || echo ' s')"
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
+  if [ "$key" = tern ]; then
+    say "overlay MTU now $(tern_peer_json "$MTU_NS_A" "$ia" overlay_mtu)," \
+      "path MTU $(tern_peer_json "$MTU_NS_A" "$ia" path_mtu)"
+  fi
 
   # A fresh stream on the small path: its SYN meets the path as it is now.
   r=$(tcp_rate "$secs")
@@ -131,9 +215,9 @@ bench_impl() {
 }
 
 n=0
-for key in debian tern; do
+for key in $keys; do
   [[ ,$only, == *,$key,* ]] || { status[$key]="skipped (--only)"; continue; }
-  step "${label[$key]}"
+  step "${label[$key]} ($path_label)"
   if [ "${status[$key]}" != ok ]; then
     say "${status[$key]}"
     continue
@@ -143,13 +227,15 @@ for key in debian tern; do
   run_isolated bench_impl "$key" "$n"
   if [ "$TERN_ISOLATED_RC" -ne 0 ]; then
     status[$key]="failed: $(head -n 1 "$TERN_WORK/last_failure" 2>/dev/null || echo "exit $TERN_ISOLATED_RC")"
+    rm -f "$TERN_WORK/$key.big" "$TERN_WORK/$key.small" "$TERN_WORK/$key.recovery"
   fi
 done
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report ----------------------------------------------------------------------------------
 
 declare -A big small recovery
-for key in debian tern; do
+for key in $keys; do
   [ -s "$TERN_WORK/$key.small" ] || continue
   big[$key]=$(cat "$TERN_WORK/$key.big")
   small[$key]=$(cat "$TERN_WORK/$key.small")
@@ -164,39 +250,52 @@ ratio() {
   fi
 }
 
-printf '\n%-28s %-14s %-14s %-12s %s\n' "implementation" "1500 Mbit/s" "$middle Mbit/s" \
-  "$middle/1500" "recovery after 1500 -> $middle"
-for key in debian tern; do
+printf '\n%-36s %-16s %-12s %-12s %-11s %s\n' "implementation" "path" "1500 Mbit/s" \
+  "$middle Mbit/s" "$middle/1500" "recovery after 1500 -> $middle"
+for key in $keys; do
   if [ -n "${small[$key]:-}" ]; then
-    printf '%-28s %-14s %-14s %-12s %s\n' "${label[$key]}" "$(mbit "${big[$key]}")" \
-      "$(mbit "${small[$key]}")" "$(ratio "${small[$key]}" "${big[$key]}")" \
+    printf '%-36s %-16s %-12s %-12s %-11s %s\n' "${label[$key]}" "$path_label" \
+      "$(mbit "${big[$key]}")" "$(mbit "${small[$key]}")" "$(ratio "${small[$key]}" "${big[$key]}")" \
       "$([ "${recovery[$key]}" = none ] && echo "none within $limit s" || echo "${recovery[$key]} s")"
   else
-    printf '%-28s %s\n' "${label[$key]}" "${status[$key]}"
+    printf '%-36s %-16s %s\n' "${label[$key]}" "$path_label" "${status[$key]}"
   fi
 done
-printf '\nratios tern / wireguard-go (Debian): 1500 path %s, %s path %s\n' \
-  "$(ratio "${big[tern]:-}" "${big[debian]:-}")" "$middle" \
-  "$(ratio "${small[tern]:-}" "${small[debian]:-}")"
+if [ "$path" = direct ]; then
+  printf '\nratios tern / each wireguard-go (the same path)\n'
+  for other in debian upstream; do
+    printf '  tern / %-36s 1500 path %-8s %s path %s\n' "${label[$other]}" \
+      "$(ratio "${big[tern]:-}" "${big[$other]:-}")" "$middle" \
+      "$(ratio "${small[tern]:-}" "${small[$other]:-}")"
+  done
+else
+  printf '\nno tern / wireguard-go ratios on a relayed path: compare with a --path direct run\n'
+fi
+printf 'load average at the end: %s\n' "$load_end"
 
 {
-  for key in debian tern; do
+  for key in $keys; do
     jq -n --arg key "$key" --arg name "${label[$key]}" --arg status "${status[$key]}" \
-      --arg big "${big[$key]:-}" --arg small "${small[$key]:-}" --arg rec "${recovery[$key]:-}" '
+      --arg path "$path_label" --arg big "${big[$key]:-}" --arg small "${small[$key]:-}" \
+      --arg rec "${recovery[$key]:-}" '
       def num: if . == "" or . == "none" then null else tonumber end;
-      {key: $key, label: $name, status: $status,
+      {key: $key, label: $name, status: $status, path: $path,
        tcp_full_path_bits_per_second: ($big | num), tcp_small_path_bits_per_second: ($small | num),
        recovery_seconds: ($rec | num)}'
   done
 } | jq -s --arg secs "$secs" --arg middle "$middle" --arg under "$underlay" --arg icmp "$icmp" \
-  --arg limit "$limit" --arg cpus "$(nproc)" --arg kernel "$(uname -r)" '
+  --arg limit "$limit" --arg cpus "$(nproc)" --arg kernel "$(uname -r)" --arg path "$path" \
+  --arg transport "$transport" --arg load "$load_end" --arg probing "$probing" '
   (map({(.key): .}) | add) as $r
   | def ratio(a; b): if a != null and b != null and b > 0 then a / b else null end;
+  def vs(o): {full: ratio($r.tern.tcp_full_path_bits_per_second; $r[o].tcp_full_path_bits_per_second),
+              small: ratio($r.tern.tcp_small_path_bits_per_second; $r[o].tcp_small_path_bits_per_second)};
   {config: {seconds: ($secs | tonumber), middle_mtu: ($middle | tonumber),
             underlay: ("ipv" + $under), icmp_ptb: $icmp, recovery_limit: ($limit | tonumber),
-            tunnel_mtu: 1420, cpus: ($cpus | tonumber), kernel: $kernel},
+            path: $path, relay_transport: (if $path == "relay" then $transport else null end),
+            tcp_mtu_probing: (if $probing == "" then null else ($probing | tonumber) end),
+            tunnel_mtu: 1420, cpus: ($cpus | tonumber), kernel: $kernel, load_average_end: $load},
    results: .,
-   ratios: {small_over_full: {debian: ratio($r.debian.tcp_small_path_bits_per_second; $r.debian.tcp_full_path_bits_per_second),
-                              tern: ratio($r.tern.tcp_small_path_bits_per_second; $r.tern.tcp_full_path_bits_per_second)},
-            tern_over_wireguard_go_debian: {full: ratio($r.tern.tcp_full_path_bits_per_second; $r.debian.tcp_full_path_bits_per_second),
-                                            small: ratio($r.tern.tcp_small_path_bits_per_second; $r.debian.tcp_small_path_bits_per_second)}}}' >&3
+   ratios: {small_over_full: ($r | map_values(ratio(.tcp_small_path_bits_per_second; .tcp_full_path_bits_per_second))),
+            tern_over_wireguard_go_debian: vs("debian"),
+            tern_over_wireguard_go_upstream: vs("upstream")}}' >&3
