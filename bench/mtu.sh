@@ -120,7 +120,7 @@ fi
 if [ -x "$TERN" ]; then status[tern]=ok; else status[tern]="not built ($TERN)"; fi
 if [ "$path" = relay ]; then
   for key in debian upstream; do
-    [ "${status[$key]}" != ok ] || status[$key]="not run: wireguard-go cannot use a TURN relay itself"
+    [ "${status[$key]}" != ok ] || status[$key]="not run: wireguard-go cannot use a relay itself"
   done
   path_label="TURN/${transport^^} relay"
 else
@@ -131,15 +131,17 @@ if [ "$path" = direct ]; then
   printf 'tern path MTU benchmark: a %s-byte middle link, ICMP PTB %s, IPv%s underlay\n' \
     "$middle" "$([ "$icmp" = filter ] && echo dropped || echo passed)" "$underlay"
 else
-  printf 'tern path MTU benchmark through a TURN relay over %s: a %s-byte link on the leg to the relay, ICMP PTB %s\n' \
-    "${transport^^}" "$middle" "$([ "$icmp" = filter ] && echo dropped || echo passed)"
+  printf 'tern path MTU benchmark through a TURN relay over %s: a %s-byte link on the leg to\n' \
+    "${transport^^}" "$middle"
+  printf '  the relay, ICMP PTB %s\n' \
+    "$([ "$icmp" = filter ] && echo dropped || echo passed)"
 fi
 printf '  TCP: one iperf3 stream, %s s per throughput run; tunnel MTU 1420; %s CPUs; kernel %s\n' \
   "$secs" "$(nproc)" "$(uname -r)"
-printf '  TCP black-hole detection in A (net.ipv4.tcp_mtu_probing): %s; load average at start: %s\n' \
+printf '  TCP black-hole detection in A (tcp_mtu_probing): %s; load average at start: %s\n' \
   "${probing:-kernel default}" "$(cut -d' ' -f1-3 /proc/loadavg)"
-if [ "${status[upstream]}" != ok ]; then
-  printf '  upstream wireguard-go: %s\n' "${status[upstream]}"
+if [[ ${status[upstream]} == absent* ]]; then
+  printf '  upstream wireguard-go: %s; its row says so\n' "${status[upstream]}"
 fi
 
 step "network"
@@ -147,8 +149,8 @@ if [ "$path" = direct ]; then
   mtu_topology 1500
   DST_NS=$MTU_NS_B
 else
-  relay_topology "$transport"
-  DST_NS=$RELAY_NS_P
+  mr_topology "$transport"
+  DST_NS=$MR_NS_P
 fi
 [ "$icmp" = filter ] || ip netns exec "$MTU_NS_R" nft delete table inet tern_mtu
 [ -z "$probing" ] || ip netns exec "$MTU_NS_A" sysctl -qw net.ipv4.tcp_mtu_probing="$probing"
@@ -176,11 +178,11 @@ bench_impl() {
     ping_check "$MTU_NS_A" 10.80.9.2 3 3 20
     [ "$key" != tern ] || mtu_wait_overlay "$MTU_NS_A" "$ia" 1420 30
   else
-    relay_pair "$ia" "$ib" $((51830 + 2 * n)) 10.80.9 fd80:9 "$transport" 1420
+    mr_pair "$ia" "$ib" $((51830 + 2 * n)) 10.80.9 fd80:9 "$transport" 1420
     if [ "$transport" = udp ]; then
       mtu_wait_overlay "$MTU_NS_A" "$ia" 1420 30
     else
-      relay_wait_overlay "$ia" 1420 10
+      mr_wait_overlay "$ia" 1420 10
     fi
   fi
   r=$(tcp_rate "$secs")
@@ -288,14 +290,17 @@ printf 'load average at the end: %s\n' "$load_end"
   --arg transport "$transport" --arg load "$load_end" --arg probing "$probing" '
   (map({(.key): .}) | add) as $r
   | def ratio(a; b): if a != null and b != null and b > 0 then a / b else null end;
-  def vs(o): {full: ratio($r.tern.tcp_full_path_bits_per_second; $r[o].tcp_full_path_bits_per_second),
-              small: ratio($r.tern.tcp_small_path_bits_per_second; $r[o].tcp_small_path_bits_per_second)};
+  def vs(o): {full: ratio($r.tern.tcp_full_path_bits_per_second;
+                          $r[o].tcp_full_path_bits_per_second),
+              small: ratio($r.tern.tcp_small_path_bits_per_second;
+                           $r[o].tcp_small_path_bits_per_second)};
   {config: {seconds: ($secs | tonumber), middle_mtu: ($middle | tonumber),
             underlay: ("ipv" + $under), icmp_ptb: $icmp, recovery_limit: ($limit | tonumber),
             path: $path, relay_transport: (if $path == "relay" then $transport else null end),
             tcp_mtu_probing: (if $probing == "" then null else ($probing | tonumber) end),
             tunnel_mtu: 1420, cpus: ($cpus | tonumber), kernel: $kernel, load_average_end: $load},
    results: .,
-   ratios: {small_over_full: ($r | map_values(ratio(.tcp_small_path_bits_per_second; .tcp_full_path_bits_per_second))),
+   ratios: {small_over_full: ($r | map_values(ratio(.tcp_small_path_bits_per_second;
+                                                     .tcp_full_path_bits_per_second))),
             tern_over_wireguard_go_debian: vs("debian"),
             tern_over_wireguard_go_upstream: vs("upstream")}}' >&3
