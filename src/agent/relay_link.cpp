@@ -70,6 +70,7 @@ core::TurnConfig RelayLink::turn_config(WallTime wall) const {
   core::TurnConfig c;
   c.server_host = config_.host;
   c.server_port = config_.port;
+  c.family = family_;
   if (stream_) c.transport = core::StunTransport::kTcp;
   if (!config_.secret.empty()) {
     const int64_t expiry = wall.unix_ns / 1'000'000'000 + kRestValiditySeconds;
@@ -83,8 +84,8 @@ core::TurnConfig RelayLink::turn_config(WallTime wall) const {
 
 void RelayLink::add_peer(core::Device& device, core::PeerId id, const Endpoint& endpoint,
                          Instant now) {
-  peers_.push_back({id, endpoint});
-  client_->add_peer(endpoint, now);
+  peers_.push_back({id, endpoint, std::vector<uint8_t>(kHeldSize), std::nullopt});
+  if (!choose_family(device, now)) client_->add_peer(endpoint, now);
   device.set_relay_leg(id, leg(endpoint, client_->bound_channel(endpoint, now).has_value()), now);
   send_control();
 }
@@ -96,6 +97,7 @@ bool RelayLink::carries(const Endpoint& to) const {
 }
 
 bool RelayLink::queue(core::Device& device, const Endpoint& to, MutableBytes message, Instant now) {
+  if (hold(to, message, now)) return true;
   MutableBytes buffer(message.data() - kRelayHeadroom,
                       kRelayHeadroom + message.size() + kRelayTailroom);
   const core::TurnSend framed = client_->send_to(to, buffer, message.size(), now);
@@ -225,6 +227,10 @@ void RelayLink::on_stream_change(core::Device& device, Instant now, WallTime wal
   if (!lost && !std::exchange(stream_came_up_, false)) return;
   // An allocation made over TCP lives as long as its connection: a new one needs a new client.
   retry_at_.reset();
+  new_client(device, now, wall);
+}
+
+void RelayLink::new_client(core::Device& device, Instant now, WallTime wall) {
   client_ = std::make_unique<core::TurnClient>(turn_config(wall), now);
   client_->set_wall_clock(wall, now);
   for (const auto& p : peers_) {
@@ -241,6 +247,8 @@ void RelayLink::apply_events(core::Device& device, Instant now) {
       last_error_.clear();
       for (const auto& p : peers_)
         client_->add_peer(p.endpoint, now);
+    } else if (std::holds_alternative<core::TurnPermissionCreated>(*e)) {
+      release_held(device, now);
     } else if (auto* b = std::get_if<core::TurnChannelBound>(&*e)) {
       log::debug("relay: channel {:#x} bound to {}", b->channel, b->peer.to_string());
       set_framing(device, b->peer, true, now);
@@ -262,8 +270,10 @@ void RelayLink::apply_events(core::Device& device, Instant now) {
 
 void RelayLink::after_input(core::Device& device, Instant now) {
   on_stream_change(device, now, io::wall_now());
+  follow_endpoints(device, now);
   send_control();
   apply_events(device, now);
+  release_held(device, now);  // also ends those held too long
   send_control();
 }
 
@@ -280,11 +290,7 @@ void RelayLink::on_timer(core::Device& device, Instant now, WallTime wall) {
     on_stream_change(device, now, wall);
   } else if (retry_at_ && now >= *retry_at_) {
     retry_at_.reset();
-    client_ = std::make_unique<core::TurnClient>(turn_config(wall), now);
-    for (const auto& p : peers_) {
-      client_->add_peer(p.endpoint, now);
-      set_framing(device, p.endpoint, false, now);
-    }
+    new_client(device, now, wall);
   }
   client_->set_wall_clock(wall, now);
   client_->handle_timeout(now);

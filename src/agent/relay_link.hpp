@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -20,12 +21,18 @@
 #include "core/device.hpp"
 #include "core/turn_client.hpp"
 #include "io/udp_socket.hpp"
+#include "wire/wireguard.hpp"
 
 namespace tern::agent {
 
 // Room a relayed message needs around a WireGuard message (the Send indication's worst case).
 inline constexpr size_t kRelayHeadroom = core::kTurnSendHeadroom;
 inline constexpr size_t kRelayTailroom = core::kTurnSendTailroom;
+
+// The family of relayed address to ask for (RFC 8656 §7.1: a server allocates IPv4 unless told
+// otherwise): IPv6 when every relayed peer is IPv6, IPv4 otherwise. One allocation has one
+// family; with peers of both, the IPv6 ones are refused by the server (docs/config.md).
+IpAddress::Family relay_family(std::span<const Endpoint> peers);
 
 class RelayLink {
  public:
@@ -41,13 +48,21 @@ class RelayLink {
   [[nodiscard]] Status set_mark(uint32_t mark) { return socket_.set_mark(mark); }
 
   // A peer reached through the allocation at `endpoint` (its address as the relay sees it).
+  // A peer of another family than the allocation's makes a new allocation (relay_family).
   void add_peer(core::Device& device, core::PeerId id, const Endpoint& endpoint, Instant now);
+  // Relay = on is always through the relay: a relayed peer whose endpoint moved in the device
+  // (roaming, UAPI) is relayed to its new endpoint; a peer gone from the device is dropped.
+  // Runs from after_input(), so on every loop turn.
+  void follow_endpoints(core::Device& device, Instant now);
   // Whether messages to this endpoint go through the relay: the data path asks per message.
   bool carries(const Endpoint& to) const;
 
   // ---- Data path ----
   // `message` lies in a buffer with kRelayHeadroom before it and kRelayTailroom after it; it is
   // framed in place and queued. False (counted in the device) when the relay cannot carry it.
+  // A handshake initiation to a peer the relay has no permission for yet is held instead (the
+  // latest one per peer) and sent as soon as the permission is installed, rather than lost
+  // and retried by WireGuard 5 s later.
   bool queue(core::Device& device, const Endpoint& to, MutableBytes message, Instant now);
   bool batch_full() const { return batch_.full(); }
   // Sends the queued messages; whatever cannot go is counted as send_failed.
@@ -74,11 +89,20 @@ class RelayLink {
   void on_timer(core::Device& device, Instant now, WallTime wall);
 
   RelayStatus status(Instant now) const;
+  // The family the allocation is asked for (relay_family of the relayed peers).
+  IpAddress::Family family() const { return family_; }
 
  private:
   RelayLink(const config::RelayConfig& config, Endpoint server, io::UdpSocket socket,
             std::optional<RelayStream> stream, Instant now, WallTime wall);
   core::TurnConfig turn_config(WallTime wall) const;
+  // A fresh client (a new allocation) for the relayed peers, their framing back to Send.
+  void new_client(core::Device& device, Instant now, WallTime wall);
+  // relay_link_peers.cpp: the family asked for, held initiations.
+  bool choose_family(core::Device& device, Instant now);
+  bool hold(const Endpoint& to, Bytes message, Instant now);
+  void release_held(core::Device& device, Instant now);
+  void send_framed(Bytes message);
   void send_control();
   void apply_events(core::Device& device, Instant now);
   // The leg a relayed peer's messages take: ChannelData once `bound`, a Send indication before.
@@ -87,9 +111,16 @@ class RelayLink {
   // Over TCP: a new connection gets a new allocation; a lost one takes the framing back.
   void on_stream_change(core::Device& device, Instant now, WallTime wall);
 
+  // Room for a held handshake initiation and its framing.
+  static constexpr size_t kHeldSize = kRelayHeadroom + wire::kInitiationSize + kRelayTailroom;
+
   struct RelayedPeer {
     core::PeerId id = 0;
     Endpoint endpoint;
+    // The latest handshake initiation waiting for the permission, with the room to frame it
+    // (sized once, at add_peer).
+    std::vector<uint8_t> held;
+    std::optional<Instant> held_at;
   };
 
   config::RelayConfig config_;
@@ -105,6 +136,7 @@ class RelayLink {
   std::string last_error_;
   std::optional<RelayStream> stream_;  // TURN over TCP (Url ...?transport=tcp)
   bool stream_came_up_ = false;
+  IpAddress::Family family_ = IpAddress::Family::kV4;
 };
 
 // Receives what the relay's socket has (a few batches at most): answers go to the client,

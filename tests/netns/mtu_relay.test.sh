@@ -20,62 +20,71 @@
 #  tunnels 10.81.1.0/24 fd81:1::/64 tern-tern (A .1, B .2), MTU 1420, B on 51830;
 #          10.81.2.0/24 tern-wireguard-go, wireguard-go on 51832.
 #
-# MIDDLE_MTU (default 1280) and TRANSFER_MB (default 200) tune it. Needs TERN_TOOLS
-# (mtu_udp_seq) besides TERN, and coturn's turnserver, iperf3, jq.
+# MIDDLE_MTU (default 1280) and TRANSFER_MB (default 200) tune it; UNDERLAY=6 (mtu_relay6) runs
+# it all over IPv6: coturn on 2001:db8:2::2 (Url = turn:[2001:db8:2::2]:3478), B at
+# 2001:db8:3::2 behind it, A asking for an IPv6 relayed address (REQUESTED-ADDRESS-FAMILY).
+# Needs TERN_TOOLS (mtu_udp_seq) besides TERN, and coturn's turnserver, iperf3, jq.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=lib_mtu.sh
 . "$(dirname "$0")/lib_mtu.sh"
+# shellcheck source=lib_relay.sh
+. "$(dirname "$0")/lib_relay.sh"
 MIDDLE=${MIDDLE_MTU:-1280}
 MB=${TRANSFER_MB:-200}
+UNDERLAY=${UNDERLAY:-4}
 netns_init
 need_impl tern
 need_tools turnserver iperf3 jq mkfifo
 UDP_SEQ=${TERN_TOOLS:-}/mtu_udp_seq
 [ -x "$UDP_SEQ" ] || skip "TERN_TOOLS/mtu_udp_seq is missing (build the tests/tools programs)"
-RELAY_IP=$MTU_B_V4
-PEER_IP=203.0.113.2
+if [ "$UNDERLAY" = 6 ]; then
+  # coturn could relay either family: only A's request makes the allocation IPv6.
+  RELAY_IP=$MTU_B_V6 PEER_IP=$RELAY_PEER_V6 RELAY_ALSO=$MTU_B_V4 OUTER=40
+  URL_HOST="[$RELAY_IP]"
+  PEER_AT() { printf '[%s]:%s' "$PEER_IP" "$1"; }
+else
+  RELAY_IP=$MTU_B_V4 PEER_IP=$RELAY_PEER_V4 RELAY_ALSO=$MTU_B_V6 OUTER=20
+  URL_HOST=$RELAY_IP
+  PEER_AT() { printf '%s:%s' "$PEER_IP" "$1"; }
+fi
+# Outer IP, UDP 8, WireGuard 32 and ChannelData 4 around each inner packet on the relay leg.
+RELAY_OVERHEAD=$((OUTER + 8 + 32 + 4))
+min() { echo $(($1 < $2 ? $1 : $2)); }
 
-step "topology: A - R (ICMP too-big dropped) - S (coturn) - B; the leg to the relay at 1500"
+step "topology: A - R (ICMP too-big dropped) - S (coturn) - B, IPv$UNDERLAY; the leg at 1500"
 mtu_topology 1500
 S=$MTU_NS_B
-ns_create P
-PEER=$P
-veth "$S" "c0$$" 203.0.113.1/24 "$PEER" "d0$$" "$PEER_IP/24"
-ip -n "$PEER" route add default via 203.0.113.1
-router_enable "$S"
-ip netns exec "$S" timeout "$TERN_PROCESS_LIFETIME" turnserver -n --log-file stdout \
-  --listening-ip "$RELAY_IP" --relay-ip "$RELAY_IP" --listening-port 3478 \
-  --min-port 49152 --max-port 49352 --no-dtls --no-tls --no-tcp --no-cli --fingerprint \
-  --realm tern.test --lt-cred-mech --user alice:s3cret >"$TERN_WORK/coturn.log" 2>&1 &
-track_pid "$!"
-udp_up() { [ -n "$(ip netns exec "$S" ss -Hlun "sport = :3478")" ]; }
-wait_until 10 "turnserver listening on udp/3478" udp_up
-if ip netns exec "$MTU_NS_A" ping -n -q -c 1 -W 1 "$PEER_IP" >/dev/null 2>&1; then
+relay_peer_ns "$S"
+PEER=$RELAY_NS_PEER
+relay_coturn "$S" "$RELAY_IP" "$RELAY_IP" --relay-ip "$RELAY_ALSO" --no-tcp
+wait_until 10 "turnserver listening on udp/3478" relay_listening "$S" u
+if ip netns exec "$MTU_NS_A" ping -n -q -c 1 -W 1 "$RELAY_PEER_V4" >/dev/null 2>&1 ||
+  ip netns exec "$MTU_NS_A" ping -n -q -c 1 -W 1 "$RELAY_PEER_V6" >/dev/null 2>&1; then
   fail "A reaches B directly: the test would not prove the relayed path"
 fi
-ok "coturn on $RELAY_IP:3478; B at $PEER_IP unreachable from A but through the relay"
+ok "coturn on $URL_HOST:3478; B at $PEER_IP unreachable from A but through the relay"
 
 step "tern on A (Relay = on) and on B (a plain peer that learns A's relayed address)"
 ta=$(iface_name ra)
 tb=$(iface_name rb)
-read -r ka_priv ka_pub < <(keypair)
-read -r kb_priv kb_pub < <(keypair)
-conf_interface "$TERN_WORK/$ta.conf" "$ka_priv" 51831 "10.81.1.1/24, fd81:1::1/64" 1420
-conf_peer "$TERN_WORK/$ta.conf" "$kb_pub" "10.81.1.2/32, fd81:1::2/128" "$PEER_IP:51830" 25
-printf 'Relay = on\n\n[Relay]\nUrl = turn:%s:3478?transport=udp\nUsername = alice\nPassword = s3cret\n' \
-  "$RELAY_IP" >>"$TERN_WORK/$ta.conf"
-conf_interface "$TERN_WORK/$tb.conf" "$kb_priv" 51830 "10.81.1.2/24, fd81:1::2/64" 1420
-conf_peer "$TERN_WORK/$tb.conf" "$ka_pub" "10.81.1.1/32, fd81:1::1/128"
-peer_up "$PEER" "$tb" "$TERN_WORK/$tb.conf" tern
-peer_up "$MTU_NS_A" "$ta" "$TERN_WORK/$ta.conf" tern
+relay_pair "$MTU_NS_A" "$ta" "$PEER" "$tb" 10.81.1 fd81:1 51830 1420 "$(PEER_AT 51830)" \
+  "turn:$URL_HOST:3478?transport=udp"
+T0=$(date +%s%N)
 status_a() { ip netns exec "$MTU_NS_A" timeout 5 "$TERN" status "$ta" --json 2>/dev/null; }
-relayed() { status_a | jq -r '.interfaces[0].relay.relayed_address // "null"'; }
-allocated() { [ "$(relayed)" != null ]; }
-wait_until 15 "A's allocation (relay: $(status_a | jq -c '.interfaces[0].relay'))" allocated
-RELAYED=$(relayed)
-ok "A's relayed address: $RELAYED"
+relay_wait_allocated "$MTU_NS_A" "$ta" 15
+case $RELAYED in
+  "[$RELAY_IP]:"* | "$RELAY_IP:"*) ok "A's relayed address: $RELAYED (IPv$UNDERLAY, as its peer)" ;;
+  *) fail "A's relayed address $RELAYED is not of B's family (IPv$UNDERLAY)" ;;
+esac
+wait_until 20 "a first ping reply through the relay" \
+  ip netns exec "$MTU_NS_A" ping -n -q -c 1 -W 1 10.81.1.2 >/dev/null
+FIRST_PING=$(awk -v d=$(($(date +%s%N) - T0)) 'BEGIN { printf "%.1f", d / 1e9 }')
+# The first initiation left before the allocation: held, not lost to WireGuard's 5 s retry.
+awk -v t="$FIRST_PING" 'BEGIN { exit !(t < 4) }' ||
+  fail "the first ping took ${FIRST_PING}s: the first handshake waited for a retry"
+ok "the first ping answered ${FIRST_PING}s after A's agent was up"
 ping_check "$MTU_NS_A" 10.81.1.2 5 5 20
 ping_check "$MTU_NS_A" fd81:1::2 5 5 20
 ping_check "$PEER" 10.81.1.1 5 5 20
@@ -83,9 +92,8 @@ b_endpoint=$(ip netns exec "$PEER" timeout 5 "$TERN" status "$tb" --json |
   jq -r '.interfaces[0].peers[0].endpoint')
 [ "$b_endpoint" = "$RELAYED" ] || fail "B sends to $b_endpoint, not A's relayed address $RELAYED"
 [ "$(tern_peer_json "$MTU_NS_A" "$ta" via_relay)" = true ] || fail "A's peer is not via the relay"
-channel() { [ "$(status_a | jq -r '.interfaces[0].relay.peers[0].channel')" -gt 0 ]; }
-wait_until 10 "a channel for B on the relay" channel
-ok "B answers A's relayed address; channel $(status_a | jq -r '.interfaces[0].relay.peers[0].channel') bound"
+wait_until 10 "a channel for B on the relay" relay_bound "$MTU_NS_A" "$ta"
+ok "B answers A's relayed address; channel $(relay_channel "$MTU_NS_A" "$ta") bound"
 
 step "iperf3 through the relay, both ways"
 ip netns exec "$PEER" timeout 30 iperf3 -s -1 -B 10.81.1.2 >/dev/null 2>&1 &
@@ -101,8 +109,10 @@ awk -v u="$up" -v d="$down" 'BEGIN { exit !(u > 1e6 && d > 1e6) }' ||
 ok "A -> B $(awk -v v="$up" 'BEGIN { printf "%.0f", v / 1e6 }') Mbit/s," \
   "B -> A $(awk -v v="$down" 'BEGIN { printf "%.0f", v / 1e6 }') Mbit/s"
 
-# The search stops once the TUN's MTU fits (1420 + 64 on this leg).
-mtu_wait_overlay "$MTU_NS_A" "$ta" 1420 30
+# The search stops once the TUN's MTU fits (1420 + 64 on this leg over IPv4; over IPv6 a
+# 1500-byte leg carries 1416 inside).
+TOP=$(min 1420 $((1500 - RELAY_OVERHEAD)))
+mtu_wait_overlay "$MTU_NS_A" "$ta" "$TOP" 30
 PATH_BEFORE=$(tern_peer_json "$MTU_NS_A" "$ta" path_mtu)
 
 step "TCP A -> B through the relay; the leg's MTU drops 1500 -> $MIDDLE mid-transfer"
@@ -115,7 +125,7 @@ mtu_set_middle "$MIDDLE"
 say "the leg's MTU now $MIDDLE"
 mtu_recovery "$PEER" "$tb" $((2 * 1048576)) 5 >"$TERN_WORK/recovery" &
 rec=$!
-mtu_detect "$MTU_NS_A" "$ta" 1420 10 >"$TERN_WORK/detect" &
+mtu_detect "$MTU_NS_A" "$ta" "$TOP" 10 >"$TERN_WORK/detect" &
 det=$!
 wait "$rec" "$det"
 RECOVERY=$(cat "$TERN_WORK/recovery")
@@ -131,12 +141,12 @@ awk -v r="$RECOVERY" 'BEGIN { exit !(r + 0 == r && r <= 5) }' ||
 ok "recovered within 5 s"
 
 step "the relayed path's MTU: found on the leg to the relay, ChannelData's 4 bytes counted"
-# Direct over IPv4 the overlay would be MIDDLE - 60 (mtu_blackhole); through the relay 4 less.
-WANT=$((MIDDLE - 64 < 1420 ? MIDDLE - 64 : 1420))
+# Direct the overlay would be MIDDLE - 60 / - 80 (mtu_blackhole); through the relay 4 less.
+WANT=$(min $((MIDDLE - RELAY_OVERHEAD)) 1420)
 mtu_wait_overlay "$MTU_NS_A" "$ta" "$WANT" 15
 PATH_AFTER=$(tern_peer_json "$MTU_NS_A" "$ta" path_mtu)
 [ "$PATH_AFTER" = "$MIDDLE" ] || fail "path MTU $PATH_AFTER on a $MIDDLE leg"
-ok "path MTU $PATH_BEFORE -> $PATH_AFTER; overlay MTU $WANT (direct: $((MIDDLE - 60)))"
+ok "path MTU $PATH_BEFORE -> $PATH_AFTER; overlay MTU $WANT (direct: $((MIDDLE - RELAY_OVERHEAD + 4)))"
 
 step "sequenced 1400-byte UDP datagrams with DF, A -> B through the relay"
 port=47200
@@ -148,6 +158,7 @@ for dst in 10.81.1.2 fd81:1::2; do
   fi
   port=$((port + 1))
 done
+
 step "wireguard-go as the far peer: any WireGuard reaches a relayed tern"
 if command -v "${WIREGUARD_GO:-wireguard-go}" >/dev/null 2>&1; then
   ga=$(iface_name ga)
@@ -155,9 +166,9 @@ if command -v "${WIREGUARD_GO:-wireguard-go}" >/dev/null 2>&1; then
   read -r kga_priv kga_pub < <(keypair)
   read -r kgb_priv kgb_pub < <(keypair)
   conf_interface "$TERN_WORK/$ga.conf" "$kga_priv" 51833 "10.81.2.1/24" 1420
-  conf_peer "$TERN_WORK/$ga.conf" "$kgb_pub" "10.81.2.2/32" "$PEER_IP:51832" 25
+  conf_peer "$TERN_WORK/$ga.conf" "$kgb_pub" "10.81.2.2/32" "$(PEER_AT 51832)" 25
   printf 'Relay = on\n\n[Relay]\nUrl = turn:%s\nUsername = alice\nPassword = s3cret\n' \
-    "$RELAY_IP" >>"$TERN_WORK/$ga.conf"
+    "$URL_HOST" >>"$TERN_WORK/$ga.conf"
   conf_interface "$TERN_WORK/$gb.conf" "$kgb_priv" 51832 "10.81.2.2/24" 1420
   conf_peer "$TERN_WORK/$gb.conf" "$kga_pub" "10.81.2.1/32"
   peer_up "$PEER" "$gb" "$TERN_WORK/$gb.conf" wireguard-go
@@ -173,7 +184,12 @@ fi
 say "A: ptb_sent $(tern_peer_json "$MTU_NS_A" "$ta" ptb_sent), mss_clamped" \
   "$(tern_peer_json "$MTU_NS_A" "$ta" mss_clamped), drops $(tern_peer_json "$MTU_NS_A" "$ta" drops_total)"
 say "relay: $(status_a | jq -c '.interfaces[0].relay | {state, relayed_address, peers}')"
+# The first handshake initiation went out before the allocation existed: held until the
+# permission, not dropped (and retried by WireGuard 5 s later).
+DENIED=$(status_a | jq -r '.interfaces[0].totals.drops.relay_denied')
+[ "$DENIED" = 0 ] || fail "A dropped $DENIED message(s) as relay_denied"
+ok "A: relay_denied 0; the first ping answered ${FIRST_PING}s after start"
 for t in "$ta" "$tb"; do peer_alive "$t" || fail "the agent of $t exited"; done
 
-printf '\nPASS: mtu_relay (leg MTU %s: path MTU %s, overlay %s; %s MiB at %s Mbit/s; recovered in %ss)\n' \
-  "$MIDDLE" "$PATH_AFTER" "$WANT" "$MB" "$MBITS" "$RECOVERY"
+printf '\nPASS: mtu_relay IPv%s (leg MTU %s: path MTU %s, overlay %s; first ping %ss; %s MiB at %s Mbit/s; recovered in %ss)\n' \
+  "$UNDERLAY" "$MIDDLE" "$PATH_AFTER" "$WANT" "$FIRST_PING" "$MB" "$MBITS" "$RECOVERY"

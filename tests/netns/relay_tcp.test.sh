@@ -17,33 +17,24 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=lib_mtu.sh
 . "$(dirname "$0")/lib_mtu.sh"
+# shellcheck source=lib_relay.sh
+. "$(dirname "$0")/lib_relay.sh"
 netns_init
 need_impl tern
 need_tools turnserver iperf3 jq ss
 RELAY_IP=192.0.2.2
-PEER_IP=203.0.113.2
 
 step "topology: A - S (coturn, TCP only) - B"
 ns_create A
 ns_create S
-ns_create B
 veth "$A" "a0$$" 192.0.2.1/24 "$S" "s0$$" "$RELAY_IP/24"
-veth "$S" "c0$$" 203.0.113.1/24 "$B" "d0$$" "$PEER_IP/24"
-ip -n "$B" route add default via 203.0.113.1
-router_enable "$S"
-coturn() {
-  ip netns exec "$S" timeout "$TERN_PROCESS_LIFETIME" turnserver -n --log-file stdout \
-    --listening-ip "$RELAY_IP" --relay-ip 203.0.113.1 --listening-port 3478 \
-    --min-port 49152 --max-port 49352 --no-udp --no-dtls --no-tls --no-cli --fingerprint \
-    --realm tern.test --lt-cred-mech --user alice:s3cret >>"$TERN_WORK/coturn.log" 2>&1 &
-  COTURN=$!
-  track_pid "$COTURN"
-}
-tcp_up() { [ -n "$(ip netns exec "$S" ss -Hltn "sport = :3478")" ]; }
+relay_peer_ns "$S"
+B=$RELAY_NS_PEER
+coturn() { relay_coturn "$S" "$RELAY_IP" 203.0.113.1 --no-udp; }
 coturn
-wait_until 10 "turnserver listening on tcp/3478" tcp_up
-[ -z "$(ip netns exec "$S" ss -Hlun "sport = :3478")" ] || fail "coturn listens on UDP too"
-if ip netns exec "$A" ping -n -q -c 1 -W 1 "$PEER_IP" >/dev/null 2>&1; then
+wait_until 10 "turnserver listening on tcp/3478" relay_listening "$S" t
+! relay_listening "$S" u || fail "coturn listens on UDP too"
+if ip netns exec "$A" ping -n -q -c 1 -W 1 "$RELAY_PEER_V4" >/dev/null 2>&1; then
   fail "A reaches B directly: the test would not prove the relayed path"
 fi
 ok "coturn on tcp $RELAY_IP:3478 only; B unreachable from A but through the relay"
@@ -51,30 +42,17 @@ ok "coturn on tcp $RELAY_IP:3478 only; B unreachable from A but through the rela
 step "tern on A (Relay = on, transport=tcp) and on B"
 ta=$(iface_name ta)
 tb=$(iface_name tb)
-read -r ka_priv ka_pub < <(keypair)
-read -r kb_priv kb_pub < <(keypair)
-conf_interface "$TERN_WORK/$ta.conf" "$ka_priv" 51841 "10.82.1.1/24, fd82:1::1/64" 1400
-conf_peer "$TERN_WORK/$ta.conf" "$kb_pub" "10.82.1.2/32, fd82:1::2/128" "$PEER_IP:51840" 25
-printf 'Relay = on\n\n[Relay]\nUrl = turn:%s:3478?transport=tcp\nUsername = alice\nPassword = s3cret\n' \
-  "$RELAY_IP" >>"$TERN_WORK/$ta.conf"
-conf_interface "$TERN_WORK/$tb.conf" "$kb_priv" 51840 "10.82.1.2/24, fd82:1::2/64" 1400
-conf_peer "$TERN_WORK/$tb.conf" "$ka_pub" "10.82.1.1/32, fd82:1::1/128"
-peer_up "$B" "$tb" "$TERN_WORK/$tb.conf" tern
-peer_up "$A" "$ta" "$TERN_WORK/$ta.conf" tern
-status_a() { ip netns exec "$A" timeout 5 "$TERN" status "$ta" --json 2>/dev/null; }
-relayed() { status_a | jq -r '.interfaces[0].relay.relayed_address // "null"'; }
-allocated() { [ "$(relayed)" != null ]; }
-wait_until 15 "A's allocation over TCP (relay: $(status_a | jq -c '.interfaces[0].relay'))" allocated
-RELAYED=$(relayed)
+relay_pair "$A" "$ta" "$B" "$tb" 10.82.1 fd82:1 51840 1400 "$RELAY_PEER_V4:51840" \
+  "turn:$RELAY_IP:3478?transport=tcp"
+relay_wait_allocated "$A" "$ta" 15
 [ -n "$(ip netns exec "$A" ss -Htn state established "dport = :3478")" ] ||
   fail "A has no TCP connection to the relay"
 ok "A's relayed address over TCP: $RELAYED"
 ping_check "$A" 10.82.1.2 5 5 20
 ping_check "$A" fd82:1::2 5 5 20
 ping_check "$B" 10.82.1.1 5 5 20
-channel() { [ "$(status_a | jq -r '.interfaces[0].relay.peers[0].channel')" -gt 0 ]; }
-wait_until 10 "a channel for B on the relay" channel
-ok "channel $(status_a | jq -r '.interfaces[0].relay.peers[0].channel') bound over TCP"
+wait_until 10 "a channel for B on the relay" relay_bound "$A" "$ta"
+ok "channel $(relay_channel "$A" "$ta") bound over TCP"
 # ChannelData padded on the stream: 1400 + 60 + 4 + 3 + 24 (TCP for UDP) is still under 1500.
 ip netns exec "$A" timeout 20 ping -n -q -c 3 -i 0.2 -W 2 -s 1372 -M "do" 10.82.1.2 >/dev/null ||
   fail "1400-byte packets with DF do not pass the relay over TCP"
@@ -99,16 +77,16 @@ ok "A -> B $UP Mbit/s, B -> A $DOWN Mbit/s"
 ok "overlay MTU stays the configured 1400 over the TCP leg"
 
 step "coturn restarts: A connects again and allocates anew"
-kill "$COTURN"
-wait "$COTURN" 2>/dev/null || true
-gone() { [ "$(status_a | jq -r '.interfaces[0].relay.relayed_address // "null"')" = null ] ||
+kill "$RELAY_COTURN"
+wait "$RELAY_COTURN" 2>/dev/null || true
+gone() { ! relay_allocated "$A" "$ta" ||
   [ -z "$(ip netns exec "$A" ss -Htn state established "dport = :3478")" ]; }
 wait_until 10 "A to notice the lost connection" gone
 coturn
-wait_until 10 "turnserver listening again" tcp_up
-wait_until 20 "a new allocation" allocated
+wait_until 10 "turnserver listening again" relay_listening "$S" t
+wait_until 20 "a new allocation" relay_allocated "$A" "$ta"
 ping_check "$A" 10.82.1.2 5 5 20
-ok "A allocated again ($(relayed)) and B answers through it"
+ok "A allocated again ($(relay_relayed "$A" "$ta")) and B answers through it"
 for t in "$ta" "$tb"; do peer_alive "$t" || fail "the agent of $t exited"; done
 
 printf '\nPASS: relay_tcp (TURN over TCP: A -> B %s Mbit/s, B -> A %s Mbit/s)\n' "$UP" "$DOWN"
