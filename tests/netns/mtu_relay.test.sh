@@ -7,7 +7,7 @@
 # the leg's MTU drops from 1500 to MIDDLE mid-transfer and recovers within 5 s; sequenced
 # 1400-byte UDP datagrams with DF are never lost silently. Last, wireguard-go as the far peer
 # of a second relayed interface: any WireGuard reaches a relayed tern (a stock peer keeps the
-# configured MTU: it answers no probes).
+# configured MTU: it answers no probes). Then B changes port and A, roaming, stays relayed.
 #
 #  +------------------+   +-------------------------+   +----------------------+   +---------------+
 #  | ns A             |   | ns R (router)           |   | ns S (relay)         |   | ns B          |
@@ -181,6 +181,15 @@ if command -v "${WIREGUARD_GO:-wireguard-go}" >/dev/null 2>&1; then
 else
   say "wireguard-go is missing: step skipped"
 fi
+
+step "B moves to another port: A follows it on the relay (Relay = on is always relayed)"
+wg_in "$PEER" set "$tb" listen-port 51839
+ping_check "$PEER" 10.81.1.1 3 3 10
+moved=$(relay_json "$MTU_NS_A" "$ta" | jq -r '.peers[0].endpoint')
+[ "$moved" = "$(PEER_AT 51839)" ] || fail "A's relay still sends to $moved, not B's new port"
+[ "$(tern_peer_json "$MTU_NS_A" "$ta" via_relay)" = true ] || fail "A's peer left the relay"
+ping_check "$MTU_NS_A" 10.81.1.2 3 3 10
+ok "A relays to $moved now (channel $(relay_channel "$MTU_NS_A" "$ta"))"
 
 say "A: ptb_sent $(tern_peer_json "$MTU_NS_A" "$ta" ptb_sent), mss_clamped" \
   "$(tern_peer_json "$MTU_NS_A" "$ta" mss_clamped), drops $(tern_peer_json "$MTU_NS_A" "$ta" drops_total)"
