@@ -19,8 +19,6 @@ namespace tern::io {
 
 namespace {
 
-// Large socket buffers absorb bursts between two event-loop iterations.
-constexpr int kSocketBufferBytes = 8 << 20;
 // Errors a receive may report for an earlier datagram (an ICMP error or a failed send
 // stored on the socket): they concern no pending datagram, so the receive is retried.
 constexpr int kMaxRecvRetries = 8;
@@ -47,9 +45,9 @@ bool is_fatal_send_error(int err) {
   return err == EBADF || err == ENOTSOCK || err == EFAULT || err == EOPNOTSUPP;
 }
 
+// Large socket buffers absorb bursts between two event-loop iterations.
 // SO_RCVBUFFORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN; the plain option is capped.
-void raise_buffer(int fd, int force_opt, int opt, const char* what) {
-  int size = kSocketBufferBytes;
+void raise_buffer(int fd, int size, int force_opt, int opt, const char* what) {
   if (::setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof size) == 0) return;
   if (::setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size) != 0) {
     log::debug("raising the UDP {} buffer failed: {}", what, errno_text(errno));
@@ -90,21 +88,21 @@ Result<uint16_t> bound_port(int fd) {
 
 }  // namespace
 
-Result<UdpSocket> UdpSocket::bind(uint16_t port) {
+Result<UdpSocket> UdpSocket::bind(uint16_t port, const UdpBindOptions& options) {
   // Probe for IPv6 first: a kernel without it (ipv6.disable=1) refuses the family itself.
   int probe = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
   if (probe >= 0) {
     ::close(probe);
-    return bind(Endpoint{IpAddress::v6({}), port});
+    return bind(Endpoint{IpAddress::v6({}), port}, options);
   }
   if (int err = errno; err != EAFNOSUPPORT) {
     return fail(fmt::format("creating a UDP socket failed: {}", errno_text(err)));
   }
   log::info("IPv6 is not available; the UDP socket serves IPv4 only");
-  return bind(Endpoint{IpAddress::v4(0u), port});
+  return bind(Endpoint{IpAddress::v4(0u), port}, options);
 }
 
-Result<UdpSocket> UdpSocket::bind(const Endpoint& local) {
+Result<UdpSocket> UdpSocket::bind(const Endpoint& local, const UdpBindOptions& options) {
   bool v6 = local.address.is_v6();
   auto fd = make_socket(v6 ? AF_INET6 : AF_INET);
   if (!fd) return tl::unexpected(fd.error());
@@ -117,8 +115,15 @@ Result<UdpSocket> UdpSocket::bind(const Endpoint& local) {
       return fail("setting IPV6_V6ONLY on the UDP socket failed: " + errno_text(err));
     }
   }
-  raise_buffer(s, SO_RCVBUFFORCE, SO_RCVBUF, "receive");
-  raise_buffer(s, SO_SNDBUFFORCE, SO_SNDBUF, "send");
+  if (options.reuse_port) {
+    const int one = 1;
+    if (::setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+      int err = errno;
+      return fail("setting SO_REUSEPORT on the UDP socket failed: " + errno_text(err));
+    }
+  }
+  raise_buffer(s, options.buffer_bytes, SO_RCVBUFFORCE, SO_RCVBUF, "receive");
+  raise_buffer(s, options.buffer_bytes, SO_SNDBUFFORCE, SO_SNDBUF, "send");
   sockaddr_storage ss{};
   socklen_t len = to_sockaddr(local, v6, ss);
   if (::bind(s, reinterpret_cast<const sockaddr*>(&ss), len) != 0) {

@@ -105,13 +105,25 @@ struct SendErrors {
   uint64_t total() const { return message_too_big + unreachable + not_permitted + other; }
 };
 
+// What UdpSocket::bind sets on the socket before it binds.
+struct UdpBindOptions {
+  // The receive and send buffers asked for. Past net.core.[rw]mem_max only as root (or with
+  // CAP_NET_ADMIN); otherwise the kernel caps them there.
+  int buffer_bytes = 8 << 20;
+  // SO_REUSEPORT: sockets of one user that all set it may bind the same address and port, and
+  // the kernel spreads incoming datagrams over them by their 4-tuple (a group of listeners,
+  // one per thread). Without it, binding a port in use fails.
+  bool reuse_port = false;
+};
+
 class UdpSocket {
  public:
   // Binds [::]:port accepting IPv4 too (IPV6_V6ONLY=0), or 0.0.0.0:port where IPv6 is
   // unavailable. Port 0 picks an ephemeral port. Nonblocking, with large socket buffers.
-  [[nodiscard]] static Result<UdpSocket> bind(uint16_t port);
+  [[nodiscard]] static Result<UdpSocket> bind(uint16_t port, const UdpBindOptions& options = {});
   // Binds exactly this local address (for tests and single-address setups).
-  [[nodiscard]] static Result<UdpSocket> bind(const Endpoint& local);
+  [[nodiscard]] static Result<UdpSocket> bind(const Endpoint& local,
+                                              const UdpBindOptions& options = {});
 
   int fd() const { return fd_.get(); }
   uint16_t local_port() const { return local_port_; }

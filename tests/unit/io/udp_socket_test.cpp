@@ -203,6 +203,66 @@ TEST(UdpSocket, PortInUseNamesThePortAndTheFix) {
   EXPECT_NE(second.error().message.find("ListenPort"), std::string::npos);
 }
 
+TEST(UdpSocket, ReusePortLetsAGroupShareOnePort) {
+  const UdpBindOptions group{.reuse_port = true};
+  auto first = UdpSocket::bind(ep("127.0.0.1:0"), group);
+  ASSERT_TRUE(first) << first.error().message;
+  const Endpoint at{IpAddress::v4(0x7f000001), first->local_port()};
+  auto second = UdpSocket::bind(at, group);
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->local_port(), first->local_port());
+
+  // A socket without the option cannot join the group, nor can one that asks for it bind a
+  // port a plain socket holds.
+  auto plain = UdpSocket::bind(at);
+  ASSERT_FALSE(plain);
+  EXPECT_NE(plain.error().message.find("in use"), std::string::npos) << plain.error().message;
+  auto alone = UdpSocket::bind(ep("127.0.0.1:0"));
+  ASSERT_TRUE(alone);
+  auto joiner = UdpSocket::bind(Endpoint{at.address, alone->local_port()}, group);
+  ASSERT_FALSE(joiner);
+  EXPECT_NE(joiner.error().message.find("in use"), std::string::npos) << joiner.error().message;
+
+  // Every member receives: the kernel hashes each sender's 4-tuple to one of them.
+  std::vector<UdpSocket> senders;
+  for (int i = 0; i < 32; ++i) {
+    auto s = UdpSocket::bind(ep("127.0.0.1:0"));
+    ASSERT_TRUE(s);
+    senders.push_back(std::move(*s));
+  }
+  const uint8_t byte = 1;
+  for (auto& s : senders) {
+    SendBatch batch(1);
+    ASSERT_TRUE(batch.add(at, Bytes(&byte, 1)));
+    auto n = s.send(batch);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, 1u);
+  }
+  RecvBatch rb(64, 64);
+  size_t total = 0;
+  std::vector<size_t> per_member;
+  for (UdpSocket* member : {&*first, &*second}) {
+    // Loopback queues a datagram on the receiver within the sender's call: nothing to wait for.
+    size_t got = 0;
+    for (auto n = member->recv(rb); n && *n > 0; n = member->recv(rb))
+      got += *n;
+    per_member.push_back(got);
+    total += got;
+  }
+  EXPECT_EQ(total, senders.size());
+  EXPECT_GT(per_member[0], 0u);  // 32 senders all hashed to one member: about 2^-31
+  EXPECT_GT(per_member[1], 0u);
+}
+
+TEST(UdpSocket, BufferSizeIsAnOption) {
+  auto small = UdpSocket::bind(ep("127.0.0.1:0"), UdpBindOptions{.buffer_bytes = 64 << 10});
+  ASSERT_TRUE(small);
+  int rcv = 0;
+  socklen_t len = sizeof rcv;
+  ASSERT_EQ(getsockopt(small->fd(), SOL_SOCKET, SO_RCVBUF, &rcv, &len), 0);
+  EXPECT_LT(rcv, 1 << 20);  // the kernel doubles what was asked for: 128 KiB
+}
+
 TEST(UdpSocket, BuffersAreRaisedAndDontFragmentCanBeSet) {
   auto sock = UdpSocket::bind(0);
   ASSERT_TRUE(sock);
