@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "base/log.hpp"
-#include "io/netlink_address.hpp"
 
 namespace tern::agent {
 
@@ -36,7 +35,7 @@ void apply_map(Agent::State& s, const control::NetworkMap& map,
                Instant now) {
   const AddressPlan plan = plan_addresses(applied, overlay_addresses(map));
   for (const auto& a : plan.remove) {
-    if (auto st = io::delete_address(s.ifindex, a); !st) {
+    if (auto st = s.netlink.delete_address(s.ifindex, a); !st) {
       log::warn("control: cannot remove the old address {} from {}: {}", a.to_string(), s.name,
                 st.error().message);
       continue;  // still there: tried again with the next map

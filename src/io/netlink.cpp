@@ -7,7 +7,6 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <algorithm>
 #include <cstring>
@@ -56,6 +55,43 @@ int on_route(const nlmsghdr* nlh, void* data) {
 
 uint8_t family_of(const IpAddress& a) {
   return detail::family_of(a.family());
+}
+
+// `what` ("address", "route") with a prefix length its family cannot have.
+Status check_length(const IpPrefix& p, const char* what) {
+  if (p.length <= p.address.bits()) return {};
+  return fail(
+      fmt::format("invalid {} {}: prefix length above {}", what, p.to_string(), p.address.bits()));
+}
+
+// An RTM_*LINK request for one interface (index 0: the one the caller names with IFLA_IFNAME).
+nlmsghdr* link_message(detail::Conn& conn, uint16_t type, int ifindex) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(conn.buf.data());
+  nlh->nlmsg_type = type;
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifi->ifi_family = AF_UNSPEC;
+  ifi->ifi_index = ifindex;
+  return nlh;
+}
+
+// An RTM_NEWADDR or RTM_DELADDR request for `prefix` on the interface.
+nlmsghdr* address_message(detail::Conn& conn, uint16_t type, uint16_t flags, int ifindex,
+                          const IpPrefix& prefix, uint32_t address_flags) {
+  const IpAddress& a = prefix.address;
+  nlmsghdr* nlh = mnl_nlmsg_put_header(conn.buf.data());
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = flags;
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  ifa->ifa_family = family_of(a);
+  ifa->ifa_prefixlen = prefix.length;
+  ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa->ifa_index = static_cast<uint32_t>(ifindex);
+  ifa->ifa_flags = static_cast<uint8_t>(address_flags);
+  mnl_attr_put(nlh, IFA_LOCAL, a.size(), a.data());
+  mnl_attr_put(nlh, IFA_ADDRESS, a.size(), a.data());
+  // The header holds 8 bits of flags; IFA_FLAGS all 32.
+  if (address_flags != 0) mnl_attr_put_u32(nlh, IFA_FLAGS, address_flags);
+  return nlh;
 }
 
 nlmsghdr* route_message(detail::Conn& impl, uint16_t type, uint16_t flags, int ifindex,
@@ -111,9 +147,6 @@ Result<Netlink> Netlink::open() {
   int on = 1;
   mnl_socket_setsockopt(impl->conn.sock, NETLINK_EXT_ACK, &on, sizeof on);
   mnl_socket_setsockopt(impl->conn.sock, NETLINK_CAP_ACK, &on, sizeof on);
-  // The kernel always answers; the timeout only keeps a bug from hanging the agent.
-  timeval tv{.tv_sec = 5, .tv_usec = 0};
-  ::setsockopt(mnl_socket_get_fd(impl->conn.sock), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   return Netlink(std::move(impl));
 }
 
@@ -121,10 +154,7 @@ Result<int> Netlink::link_index(const std::string& ifname) {
   if (ifname.empty() || ifname.size() >= IFNAMSIZ) {
     return fail(fmt::format("'{}' is not a valid interface name", ifname));
   }
-  nlmsghdr* nlh = mnl_nlmsg_put_header(impl_->conn.buf.data());
-  nlh->nlmsg_type = RTM_GETLINK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
+  nlmsghdr* nlh = link_message(impl_->conn, RTM_GETLINK, 0);
   mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname.c_str());
   int ifindex = 0;
   Reply reply;
@@ -139,58 +169,44 @@ Result<int> Netlink::link_index(const std::string& ifname) {
 }
 
 Status Netlink::set_mtu(int ifindex, uint32_t mtu) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(impl_->conn.buf.data());
-  nlh->nlmsg_type = RTM_NEWLINK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = ifindex;
+  nlmsghdr* nlh = link_message(impl_->conn, RTM_NEWLINK, ifindex);
   mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
   return simple_request(impl_->conn, nlh,
                         fmt::format("setting the MTU of interface {} to {}", ifindex, mtu));
 }
 
 Status Netlink::set_up(int ifindex) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(impl_->conn.buf.data());
-  nlh->nlmsg_type = RTM_NEWLINK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = ifindex;
+  nlmsghdr* nlh = link_message(impl_->conn, RTM_NEWLINK, ifindex);
+  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   ifi->ifi_flags = IFF_UP;
   ifi->ifi_change = IFF_UP;
   return simple_request(impl_->conn, nlh, fmt::format("bringing interface {} up", ifindex));
 }
 
 Status Netlink::add_address(int ifindex, const IpPrefix& prefix) {
-  const IpAddress& a = prefix.address;
-  if (prefix.length > a.bits()) {
-    return fail(
-        fmt::format("invalid address {}: prefix length above {}", prefix.to_string(), a.bits()));
-  }
-  nlmsghdr* nlh = mnl_nlmsg_put_header(impl_->conn.buf.data());
-  nlh->nlmsg_type = RTM_NEWADDR;
-  nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-  ifa->ifa_family = family_of(a);
-  ifa->ifa_prefixlen = prefix.length;
-  ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-  ifa->ifa_index = static_cast<uint32_t>(ifindex);
+  if (auto st = check_length(prefix, "address"); !st) return st;
   // Duplicate address detection would hold an IPv6 address "tentative" (unusable) for a
   // second or more; on a point-to-point tunnel there is nobody to collide with.
-  uint32_t flags = a.is_v6() ? IFA_F_NODAD : 0;
-  ifa->ifa_flags = static_cast<uint8_t>(flags);
-  mnl_attr_put(nlh, IFA_LOCAL, a.size(), a.data());
-  mnl_attr_put(nlh, IFA_ADDRESS, a.size(), a.data());
-  if (flags != 0) mnl_attr_put_u32(nlh, IFA_FLAGS, flags);
+  const uint32_t flags = prefix.address.is_v6() ? IFA_F_NODAD : 0;
+  nlmsghdr* nlh =
+      address_message(impl_->conn, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, prefix, flags);
   return simple_request(
       impl_->conn, nlh,
       fmt::format("adding address {} to interface {}", prefix.to_string(), ifindex), EEXIST);
 }
 
+Status Netlink::delete_address(int ifindex, const IpPrefix& prefix) {
+  if (auto st = check_length(prefix, "address"); !st) return st;
+  nlmsghdr* nlh = address_message(impl_->conn, RTM_DELADDR, 0, ifindex, prefix, 0);
+  // The kernel answers a missing address with EADDRNOTAVAIL.
+  return simple_request(
+      impl_->conn, nlh,
+      fmt::format("removing address {} from interface {}", prefix.to_string(), ifindex),
+      EADDRNOTAVAIL);
+}
+
 Status Netlink::add_route(int ifindex, const IpPrefix& dst, uint32_t table) {
-  if (dst.length > dst.address.bits()) {
-    return fail(fmt::format("invalid route {}: prefix length above {}", dst.to_string(),
-                            dst.address.bits()));
-  }
+  if (auto st = check_length(dst, "route"); !st) return st;
   nlmsghdr* nlh =
       route_message(impl_->conn, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, table);
   return simple_request(impl_->conn, nlh,
@@ -200,10 +216,7 @@ Status Netlink::add_route(int ifindex, const IpPrefix& dst, uint32_t table) {
 }
 
 Status Netlink::delete_route(int ifindex, const IpPrefix& dst, uint32_t table) {
-  if (dst.length > dst.address.bits()) {
-    return fail(fmt::format("invalid route {}: prefix length above {}", dst.to_string(),
-                            dst.address.bits()));
-  }
+  if (auto st = check_length(dst, "route"); !st) return st;
   nlmsghdr* nlh = route_message(impl_->conn, RTM_DELROUTE, 0, ifindex, dst, table);
   return simple_request(impl_->conn, nlh,
                         fmt::format("deleting the route to {} via interface {}{}",
@@ -228,11 +241,7 @@ Result<std::vector<uint32_t>> Netlink::route_tables() {
 }
 
 Status Netlink::delete_link(int ifindex) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(impl_->conn.buf.data());
-  nlh->nlmsg_type = RTM_DELLINK;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifi->ifi_family = AF_UNSPEC;
-  ifi->ifi_index = ifindex;
+  nlmsghdr* nlh = link_message(impl_->conn, RTM_DELLINK, ifindex);
   return simple_request(impl_->conn, nlh, fmt::format("deleting interface {}", ifindex));
 }
 

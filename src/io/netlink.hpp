@@ -68,6 +68,10 @@ class Netlink {
   // IPv6 addresses get IFA_F_NODAD, so they are usable at once. Adding an address the
   // interface already has is not an error.
   [[nodiscard]] Status add_address(int ifindex, const IpPrefix& prefix);
+  // Deletes `prefix` (address and prefix length) from the interface, as when a control server
+  // re-addresses an agent; with it goes the prefix route the kernel added for it. An address
+  // the interface does not have is not an error.
+  [[nodiscard]] Status delete_address(int ifindex, const IpPrefix& prefix);
   // A route to dst (host bits cleared) through the interface, in `table`: scope link,
   // RTPROT_BOOT. An identical existing route is not an error.
   [[nodiscard]] Status add_route(int ifindex, const IpPrefix& dst, uint32_t table = kMainTable);

@@ -1,5 +1,6 @@
-// The rtnetlink transport under io::Netlink: one libmnl socket, one request at a time, read
-// until its ACK, error or end of dump. Internal to io/ (netlink.cpp, netlink_rules.cpp).
+// The rtnetlink transport under io::Netlink: one libmnl socket, one request at a time, its
+// answer read by receive_netlink (netlink_receive.hpp) until the ACK, error or end of dump.
+// Internal to io/ (netlink.cpp, netlink_rules.cpp).
 #pragma once
 
 #include <libmnl/libmnl.h>
@@ -16,7 +17,7 @@
 
 namespace tern::io::detail {
 
-// One rtnetlink socket and the buffer its requests and answers pass through.
+// One rtnetlink socket and the buffer its requests are built in.
 struct Conn {
   mnl_socket* sock = nullptr;
   unsigned portid = 0;
@@ -39,8 +40,8 @@ struct Reply {
 };
 
 // Sends the request built in `conn.buf` and reads until its ACK, error or NLMSG_DONE (a dump,
-// NLM_F_DUMP, gets no ACK). `on_data` sees every other message; `what` names the request in
-// errors ("netlink: adding a route ... failed: ...").
+// NLM_F_DUMP, gets no ACK). `on_data` (may be null) sees every other message, with `reply` as
+// its data; `what` names the request in errors ("netlink: adding a route ... failed: ...").
 [[nodiscard]] Status transact(Conn& conn, nlmsghdr* nlh, mnl_cb_t on_data, Reply& reply,
                               const std::string& what);
 

@@ -1,6 +1,7 @@
-// Policy routing against the real kernel: routes in other tables, the table listing, rules
-// (added, echoed with their priority, deleted one by one), sysctls and SO_MARK. Everything
-// that changes routing happens in a network namespace the test creates on its own thread
+// io::Netlink against the real kernel: addresses (added, deleted with their prefix route, the
+// kernel's own words in an error), routes in other tables, the table listing, rules (added,
+// echoed with their priority, deleted one by one), sysctls and SO_MARK. Everything that
+// changes routing happens in a network namespace the test creates on its own thread
 // (unshare(CLONE_NEWNET) affects only that thread and what it starts). Needs root.
 #include <gtest/gtest.h>
 #include <sched.h>
@@ -171,6 +172,78 @@ void routes_and_rules_in_netns() {
 TEST(NetlinkRules, RoutesInTablesAndRulesInANetworkNamespace) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (creates a network namespace and a TUN)";
   auto skip = run_in_new_netns(routes_and_rules_in_netns);
+  if (!skip.empty()) GTEST_SKIP() << skip;
+}
+
+// The addresses of `dev` as "ADDRESS/LENGTH".
+std::vector<std::string> addresses(const std::string& dev) {
+  std::vector<std::string> out;
+  auto links = ip_json("addr show dev " + dev);
+  if (!links.is_array() || links.empty()) return {"ip -j addr failed"};
+  for (const auto& a : links[0].value("addr_info", nlohmann::json::array())) {
+    out.push_back(a.value("local", "") + "/" + std::to_string(a.value("prefixlen", -1)));
+  }
+  return out;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+void addresses_in_netns() {
+  auto nl = Netlink::open();
+  ASSERT_TRUE(nl) << nl.error().message;
+  // A TUN interface: the kernel adds no prefix route for an address on lo.
+  auto tun = Tun::open("ternaddr%d");
+  ASSERT_TRUE(tun) << tun.error().message;
+  const std::string dev = tun->name();
+  auto ifindex = nl->link_index(dev);
+  ASSERT_TRUE(ifindex) << ifindex.error().message;
+  ASSERT_TRUE(nl->set_up(*ifindex));
+  const IpPrefix v4 = *IpPrefix::parse("10.9.8.7/24");
+  const IpPrefix v6 = *IpPrefix::parse("fd00:9::7/64");
+  for (const auto& p : {v4, v6, *IpPrefix::parse("10.9.9.9/16")}) {
+    auto st = nl->add_address(*ifindex, p);
+    ASSERT_TRUE(st) << st.error().message;
+  }
+  auto before = addresses(dev);
+  EXPECT_TRUE(has(before, "10.9.8.7/24")) << testing::PrintToString(before);
+  EXPECT_TRUE(has(before, "fd00:9::7/64")) << testing::PrintToString(before);
+  EXPECT_EQ(ip_json("-4 route show 10.9.8.0/24").size(), 1u);
+
+  for (const auto& p : {v4, v6}) {
+    auto st = nl->delete_address(*ifindex, p);
+    ASSERT_TRUE(st) << st.error().message;
+    EXPECT_TRUE(nl->delete_address(*ifindex, p)) << "an address already gone is not an error";
+  }
+  auto after = addresses(dev);
+  EXPECT_FALSE(has(after, "10.9.8.7/24")) << testing::PrintToString(after);
+  EXPECT_FALSE(has(after, "fd00:9::7/64")) << testing::PrintToString(after);
+  EXPECT_TRUE(has(after, "10.9.9.9/16")) << "the others stay";
+  EXPECT_TRUE(ip_json("-4 route show 10.9.8.0/24").empty()) << "the prefix route went with it";
+
+  // Refused before asking the kernel, and by the kernel.
+  auto bad = nl->delete_address(*ifindex, IpPrefix{v4.address, 33});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("prefix length above 32"), std::string::npos);
+  auto nodev = nl->delete_address(99999, v4);
+  ASSERT_FALSE(nodev);
+  EXPECT_NE(nodev.error().message.find("removing address 10.9.8.7/24 from interface 99999"),
+            std::string::npos)
+      << nodev.error().message;
+  EXPECT_NE(nodev.error().message.find("failed: "), std::string::npos);
+  // The kernel's own words come along (extended ACK).
+  auto mtu = nl->set_mtu(*ifindex, 10);
+  ASSERT_FALSE(mtu);
+  EXPECT_NE(mtu.error().message.find("(kernel: "), std::string::npos) << mtu.error().message;
+  // The socket stays in step after an error: the next request gets its own answer.
+  EXPECT_TRUE(nl->add_address(*ifindex, v4));
+  EXPECT_TRUE(has(addresses(dev), "10.9.8.7/24"));
+}
+
+TEST(NetlinkAddress, AddAndDeleteInANetworkNamespace) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (creates a network namespace and a TUN)";
+  std::string skip = run_in_new_netns(addresses_in_netns);
   if (!skip.empty()) GTEST_SKIP() << skip;
 }
 
