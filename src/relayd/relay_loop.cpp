@@ -10,6 +10,7 @@
 #include "io/poller.hpp"
 #include "relay/server.hpp"
 #include "relayd/metrics_http.hpp"
+#include "relayd/prometheus_text.hpp"
 #include "relayd/relay_ports.hpp"
 #include "relayd/stream_server.hpp"
 
@@ -257,29 +258,22 @@ std::string RelayLoop::State::metrics_text() const {
   shared.stats.publish(setup.index, stats());
   const LoopStats s = setup.loops > 1 ? shared.stats.sum() : stats();
   std::string text = relay::render_prometheus(s.relay);
-  text += "# HELP tern_relay_relay_sockets Relay sockets open, one per allocation.\n";
-  text += "# TYPE tern_relay_relay_sockets gauge\n";
-  text += "tern_relay_relay_sockets " + std::to_string(s.relay_sockets) + "\n";
-  text +=
-      "# HELP tern_relay_send_failures_total Datagrams the kernel did not send (socket buffer "
-      "full, no route, firewall).\n";
-  text += "# TYPE tern_relay_send_failures_total counter\n";
-  text += "tern_relay_send_failures_total " + std::to_string(s.send_failures) + "\n";
-  text += "# HELP tern_relay_truncated_total Datagrams larger than the receive buffer.\n";
-  text += "# TYPE tern_relay_truncated_total counter\n";
-  text += "tern_relay_truncated_total " + std::to_string(s.truncated) + "\n";
-  text += "# HELP tern_relay_event_loops Event loops (threads) relaying, each with its clients.\n";
-  text += "# TYPE tern_relay_event_loops gauge\n";
-  text += "tern_relay_event_loops " + std::to_string(setup.loops) + "\n";
-  text +=
-      "# HELP tern_relay_loop_allocations Allocations per event loop (the kernel spreads "
-      "clients over the loops by their address and port).\n";
-  text += "# TYPE tern_relay_loop_allocations gauge\n";
+  append_metric(text, "tern_relay_relay_sockets", "gauge",
+                "Relay sockets open, one per allocation.", s.relay_sockets);
+  append_metric(text, "tern_relay_send_failures_total", "counter",
+                "Datagrams the kernel did not send (socket buffer full, no route, firewall).",
+                s.send_failures);
+  append_metric(text, "tern_relay_truncated_total", "counter",
+                "Datagrams larger than the receive buffer.", s.truncated);
+  append_metric(text, "tern_relay_event_loops", "gauge",
+                "Event loops (threads) relaying, each with its clients.", setup.loops);
+  append_family(text, "tern_relay_loop_allocations", "gauge",
+                "Allocations per event loop (the kernel spreads clients over the loops by their "
+                "address and port).");
   for (size_t i = 0; i < setup.loops; ++i) {
     const uint64_t n = setup.loops > 1 ? shared.stats.at(i).relay.allocations_current
                                        : s.relay.allocations_current;
-    text += "tern_relay_loop_allocations{loop=\"" + std::to_string(i) + "\"} " + std::to_string(n) +
-            "\n";
+    append_sample(text, "tern_relay_loop_allocations", "loop=\"" + std::to_string(i) + "\"", n);
   }
   text += stream_metrics_text({s.tcp ? &*s.tcp : nullptr, s.tls ? &*s.tls : nullptr});
   return text;

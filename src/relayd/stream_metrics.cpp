@@ -1,32 +1,18 @@
 #include <string>
 
+#include "relayd/prometheus_text.hpp"
 #include "relayd/stream_server.hpp"
 
 namespace tern::relayd {
 namespace {
 
-void family(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
-
 void sample(std::string& out, std::string_view name, const StreamStats& s, std::string_view extra,
             uint64_t value) {
-  out += name;
-  out += "{transport=\"";
-  out += relay::transport_name(s.transport);
-  out += '"';
-  out += extra;
-  out += "} ";
-  out += std::to_string(value);
-  out += '\n';
+  std::string labels = "transport=\"";
+  labels += relay::transport_name(s.transport);
+  labels += '"';
+  labels += extra;
+  append_sample(out, name, labels, value);
 }
 
 }  // namespace
@@ -48,17 +34,18 @@ std::string stream_metrics_text(std::initializer_list<const StreamStats*> server
   for (const auto* s : servers)
     any = any || s;
   if (!any) return out;
-  family(out, "tern_relay_connections", "gauge", "TCP and TLS client connections open.");
+  append_family(out, "tern_relay_connections", "gauge", "TCP and TLS client connections open.");
   for (const auto* s : servers) {
     if (s) sample(out, "tern_relay_connections", *s, "", s->connections);
   }
-  family(out, "tern_relay_connections_total", "counter", "TCP and TLS connections accepted.");
+  append_family(out, "tern_relay_connections_total", "counter",
+                "TCP and TLS connections accepted.");
   for (const auto* s : servers) {
     if (s) sample(out, "tern_relay_connections_total", *s, "", s->counters.accepted);
   }
-  family(out, "tern_relay_connections_closed_total", "counter",
-         "Connections the relay closed: refused over --max-connections, idle, out of step "
-         "(not STUN or ChannelData, or a frame too large), or a failed TLS handshake.");
+  append_family(out, "tern_relay_connections_closed_total", "counter",
+                "Connections the relay closed: refused over --max-connections, idle, out of step "
+                "(not STUN or ChannelData, or a frame too large), or a failed TLS handshake.");
   for (const auto* s : servers) {
     if (!s) continue;
     const StreamCounters& c = s->counters;
@@ -67,8 +54,9 @@ std::string stream_metrics_text(std::initializer_list<const StreamStats*> server
     sample(out, "tern_relay_connections_closed_total", *s, ",reason=\"framing\"", c.closed_framing);
     sample(out, "tern_relay_connections_closed_total", *s, ",reason=\"tls\"", c.closed_tls);
   }
-  family(out, "tern_relay_stream_dropped_total", "counter",
-         "Frames for a connection dropped whole: its output queue was full or it had closed.");
+  append_family(
+      out, "tern_relay_stream_dropped_total", "counter",
+      "Frames for a connection dropped whole: its output queue was full or it had closed.");
   for (const auto* s : servers) {
     if (s) sample(out, "tern_relay_stream_dropped_total", *s, "", s->counters.dropped_frames);
   }
