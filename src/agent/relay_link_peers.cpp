@@ -52,6 +52,8 @@ void RelayLink::follow_endpoints(core::Device& device, Instant now) {
     if (info->endpoint && *info->endpoint != it->endpoint) {
       log::info("relay: peer {} moved to {}: relayed there", it->endpoint.to_string(),
                 info->endpoint->to_string());
+      // The new one first: a permission shared by both (same address) is kept, not asked anew.
+      client_->add_peer(*info->endpoint, now);
       client_->remove_peer(it->endpoint);
       it->endpoint = *info->endpoint;
       moved = true;

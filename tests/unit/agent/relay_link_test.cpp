@@ -212,6 +212,23 @@ TEST(RelayLink, AMovedEndpointStaysRelayed) {
   EXPECT_TRUE(st.peers[0].permission);
 }
 
+TEST(RelayLink, APortChangeKeepsTheAddressPermission) {
+  Fixture f(kPeerV4);
+  f.link->add_peer(f.device, f.peer, kPeerV4, f.now);
+  f.exchange();
+  const size_t permissions = f.turn.count(wire::StunMethod::kCreatePermission);
+  const Endpoint moved{kPeerV4.address, 40001};  // a NAT rebinding: same address, new port
+  f.device.set_endpoint(f.peer, moved);
+  f.link->after_input(f.device, f.now);
+  auto st = f.link->status(f.now);
+  ASSERT_EQ(st.peers.size(), 1u);
+  EXPECT_EQ(st.peers[0].endpoint, moved);
+  EXPECT_TRUE(st.peers[0].permission);  // at once: nothing to wait for before sending
+  f.exchange();
+  EXPECT_EQ(f.turn.count(wire::StunMethod::kCreatePermission), permissions);
+  EXPECT_TRUE(f.link->status(f.now).peers[0].channel != 0);  // a channel of its own
+}
+
 TEST(RelayLink, AnEndpointMovingToTheOtherFamilyAsksForThatFamily) {
   Fixture f(kPeerV4);
   f.link->add_peer(f.device, f.peer, kPeerV4, f.now);
