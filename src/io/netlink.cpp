@@ -66,9 +66,7 @@ Status check_length(const IpPrefix& p, const char* what) {
 
 // An RTM_*LINK request for one interface (index 0: the one the caller names with IFLA_IFNAME).
 nlmsghdr* link_message(detail::Conn& conn, uint16_t type, int ifindex) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(conn.buf.data());
-  nlh->nlmsg_type = type;
-  auto* ifi = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  auto [nlh, ifi] = detail::start_request<ifinfomsg>(conn, type);
   ifi->ifi_family = AF_UNSPEC;
   ifi->ifi_index = ifindex;
   return nlh;
@@ -78,10 +76,7 @@ nlmsghdr* link_message(detail::Conn& conn, uint16_t type, int ifindex) {
 nlmsghdr* address_message(detail::Conn& conn, uint16_t type, uint16_t flags, int ifindex,
                           const IpPrefix& prefix, uint32_t address_flags) {
   const IpAddress& a = prefix.address;
-  nlmsghdr* nlh = mnl_nlmsg_put_header(conn.buf.data());
-  nlh->nlmsg_type = type;
-  nlh->nlmsg_flags = flags;
-  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  auto [nlh, ifa] = detail::start_request<ifaddrmsg>(conn, type, flags);
   ifa->ifa_family = family_of(a);
   ifa->ifa_prefixlen = prefix.length;
   ifa->ifa_scope = RT_SCOPE_UNIVERSE;
@@ -94,13 +89,10 @@ nlmsghdr* address_message(detail::Conn& conn, uint16_t type, uint16_t flags, int
   return nlh;
 }
 
-nlmsghdr* route_message(detail::Conn& impl, uint16_t type, uint16_t flags, int ifindex,
+nlmsghdr* route_message(detail::Conn& conn, uint16_t type, uint16_t flags, int ifindex,
                         const IpPrefix& dst, uint32_t table) {
   IpPrefix masked = dst.masked();
-  nlmsghdr* nlh = mnl_nlmsg_put_header(impl.buf.data());
-  nlh->nlmsg_type = type;
-  nlh->nlmsg_flags = flags;
-  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  auto [nlh, rtm] = detail::start_request<rtmsg>(conn, type, flags);
   rtm->rtm_family = family_of(masked.address);
   rtm->rtm_dst_len = masked.length;
   // Table ids above 255 fit only in RTA_TABLE; the header then says RT_TABLE_UNSPEC.
@@ -225,10 +217,7 @@ Status Netlink::delete_route(int ifindex, const IpPrefix& dst, uint32_t table) {
 }
 
 Result<std::vector<uint32_t>> Netlink::route_tables() {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(impl_->conn.buf.data());
-  nlh->nlmsg_type = RTM_GETROUTE;
-  nlh->nlmsg_flags = NLM_F_DUMP;
-  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  auto [nlh, rtm] = detail::start_request<rtmsg>(impl_->conn, RTM_GETROUTE, NLM_F_DUMP);
   rtm->rtm_family = AF_UNSPEC;  // every family: IPv4, IPv6 and the multicast tables
   std::vector<uint32_t> tables;
   Reply reply;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/ip.hpp"
@@ -31,6 +32,16 @@ struct Conn {
     if (sock != nullptr) mnl_socket_close(sock);
   }
 };
+
+// Starts a request in `conn.buf`: the netlink header, then the request's fixed part T
+// (ifinfomsg, ifaddrmsg, rtmsg, fib_rule_hdr), zeroed, for the caller to fill in.
+template <typename T>
+std::pair<nlmsghdr*, T*> start_request(Conn& conn, uint16_t type, uint16_t flags = 0) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(conn.buf.data());
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = flags;
+  return {nlh, static_cast<T*>(mnl_nlmsg_put_extra_header(nlh, sizeof(T)))};
+}
 
 // What the reply to one request carried; `user` is for the request's own data callback.
 struct Reply {

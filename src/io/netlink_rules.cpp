@@ -13,10 +13,7 @@ namespace tern::io {
 namespace {
 
 nlmsghdr* rule_message(detail::Conn& conn, uint16_t type, uint16_t flags, const RoutingRule& rule) {
-  nlmsghdr* nlh = mnl_nlmsg_put_header(conn.buf.data());
-  nlh->nlmsg_type = type;
-  nlh->nlmsg_flags = flags;
-  auto* frh = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
+  auto [nlh, frh] = detail::start_request<fib_rule_hdr>(conn, type, flags);
   frh->family = detail::family_of(rule.family);
   frh->action = FR_ACT_TO_TBL;
   // Table ids above 255 fit only in FRA_TABLE; the header then says RT_TABLE_UNSPEC.
