@@ -82,8 +82,9 @@ RoutingRule suppress_main(Family f) {
   return RoutingRule::suppressing(f, kMainTable, 0);
 }
 
-bool contains(const std::vector<uint32_t>& v, uint32_t x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
+template <typename List, typename Item>
+bool contains(const List& list, const Item& x) {
+  return std::find(list.begin(), list.end(), typename List::value_type(x)) != list.end();
 }
 
 void routes_and_rules_in_netns() {
@@ -186,10 +187,6 @@ std::vector<std::string> addresses(const std::string& dev) {
   return out;
 }
 
-bool has(const std::vector<std::string>& v, const std::string& x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
 void addresses_in_netns() {
   auto nl = Netlink::open();
   ASSERT_TRUE(nl) << nl.error().message;
@@ -207,8 +204,8 @@ void addresses_in_netns() {
     ASSERT_TRUE(st) << st.error().message;
   }
   auto before = addresses(dev);
-  EXPECT_TRUE(has(before, "10.9.8.7/24")) << testing::PrintToString(before);
-  EXPECT_TRUE(has(before, "fd00:9::7/64")) << testing::PrintToString(before);
+  EXPECT_TRUE(contains(before, "10.9.8.7/24")) << testing::PrintToString(before);
+  EXPECT_TRUE(contains(before, "fd00:9::7/64")) << testing::PrintToString(before);
   EXPECT_EQ(ip_json("-4 route show 10.9.8.0/24").size(), 1u);
 
   for (const auto& p : {v4, v6}) {
@@ -217,9 +214,9 @@ void addresses_in_netns() {
     EXPECT_TRUE(nl->delete_address(*ifindex, p)) << "an address already gone is not an error";
   }
   auto after = addresses(dev);
-  EXPECT_FALSE(has(after, "10.9.8.7/24")) << testing::PrintToString(after);
-  EXPECT_FALSE(has(after, "fd00:9::7/64")) << testing::PrintToString(after);
-  EXPECT_TRUE(has(after, "10.9.9.9/16")) << "the others stay";
+  EXPECT_FALSE(contains(after, "10.9.8.7/24")) << testing::PrintToString(after);
+  EXPECT_FALSE(contains(after, "fd00:9::7/64")) << testing::PrintToString(after);
+  EXPECT_TRUE(contains(after, "10.9.9.9/16")) << "the others stay";
   EXPECT_TRUE(ip_json("-4 route show 10.9.8.0/24").empty()) << "the prefix route went with it";
 
   // Refused before asking the kernel, and by the kernel.
@@ -238,7 +235,7 @@ void addresses_in_netns() {
   EXPECT_NE(mtu.error().message.find("(kernel: "), std::string::npos) << mtu.error().message;
   // The socket stays in step after an error: the next request gets its own answer.
   EXPECT_TRUE(nl->add_address(*ifindex, v4));
-  EXPECT_TRUE(has(addresses(dev), "10.9.8.7/24"));
+  EXPECT_TRUE(contains(addresses(dev), "10.9.8.7/24"));
 }
 
 TEST(NetlinkAddress, AddAndDeleteInANetworkNamespace) {
