@@ -45,6 +45,7 @@ void Pmtud::start(Instant now) {
 
 void Pmtud::disable() {
   state_ = PmtudState::kDisabled;
+  hinted_ = false;
   clear_probe();
   confirm_deadline_.reset();
   raise_deadline_.reset();
@@ -110,6 +111,7 @@ bool Pmtud::on_probe_acked(size_t size, Instant now) {
       enter_searching(now);
       break;
     case PmtudState::kSearching:
+      hinted_ = false;  // a hinted size is confirmed: search upward from it, below the hint
       set_mtu(size);
       search_next(now);
       break;
@@ -149,6 +151,10 @@ bool Pmtud::on_too_big_locally(size_t size, Instant now) {
   if (probed_ != 0 && size == probed_ && state_ != PmtudState::kSearchComplete) {
     switch (state_) {
       case PmtudState::kSearching:
+        if (hinted_) {  // the hinted size is refused too: the next step down
+          enter_hinted(probed_, now);
+          return true;
+        }
         ceiling_ = std::min(ceiling_, probed_);
         clear_probe();
         search_next(now);
@@ -167,9 +173,7 @@ bool Pmtud::on_too_big_locally(size_t size, Instant now) {
   }
   // Data (or the confirmation probe) of the size in use, or smaller, no longer fits.
   if (size > mtu_ || mtu_ <= config_.base_mtu) return false;
-  ceiling_ = std::max(size, config_.base_mtu + 1);
-  ptb_hint_.reset();
-  enter_base(now);
+  enter_hinted(size, now);
   return true;
 }
 
@@ -196,6 +200,7 @@ void Pmtud::set_mtu(size_t mtu) {
 
 void Pmtud::enter_base(Instant now) {
   state_ = PmtudState::kBase;
+  hinted_ = false;
   set_mtu(config_.base_mtu);
   confirm_deadline_.reset();
   raise_deadline_.reset();
@@ -204,6 +209,7 @@ void Pmtud::enter_base(Instant now) {
 
 void Pmtud::enter_searching(Instant now) {
   state_ = PmtudState::kSearching;
+  hinted_ = false;
   confirm_deadline_.reset();
   raise_deadline_.reset();
   search_next(now);
@@ -211,6 +217,7 @@ void Pmtud::enter_searching(Instant now) {
 
 void Pmtud::enter_search_complete(Instant now) {
   state_ = PmtudState::kSearchComplete;
+  hinted_ = false;
   clear_probe();
   confirm_deadline_ = now + config_.confirmation_timer;
   raise_deadline_ = now + config_.raise_timer;
@@ -218,10 +225,29 @@ void Pmtud::enter_search_complete(Instant now) {
 
 void Pmtud::enter_error(Instant now) {
   state_ = PmtudState::kError;
+  hinted_ = false;
   clear_probe();
   raise_deadline_.reset();
   set_mtu(config_.base_mtu);
   confirm_deadline_ = now + config_.confirmation_timer;
+}
+
+void Pmtud::enter_hinted(size_t refused, Instant now) {
+  ceiling_ = std::max(std::min(ceiling_, refused), config_.base_mtu + 1);
+  ptb_hint_.reset();
+  const size_t step = step_below(refused);
+  if (step <= config_.base_mtu) {
+    enter_base(now);
+    return;
+  }
+  // SEARCHING with the size in use unconfirmed: its ack confirms it and the search goes on
+  // upward (below `refused`); its loss is a black hole (the base); its refusal, a step down.
+  state_ = PmtudState::kSearching;
+  hinted_ = true;
+  confirm_deadline_.reset();
+  raise_deadline_.reset();
+  set_mtu(step);
+  probe(step, now);
 }
 
 void Pmtud::clear_probe() {
@@ -254,6 +280,15 @@ std::optional<size_t> Pmtud::next_candidate() const {
   return std::nullopt;
 }
 
+size_t Pmtud::step_below(size_t size) const {
+  size_t step = config_.base_mtu;
+  for (size_t c : kPmtudCandidates) {
+    if (c < size && c <= config_.max_mtu) step = std::max(step, c);
+  }
+  if (config_.max_mtu < size) step = std::max(step, config_.max_mtu);
+  return step;
+}
+
 void Pmtud::search_next(Instant now) {
   const std::optional<size_t> next = next_candidate();
   if (!next) {
@@ -277,6 +312,12 @@ void Pmtud::on_probe_timer(Instant now) {
     case PmtudState::kSearching:
       ceiling_ = std::min(ceiling_, probed_);
       clear_probe();
+      if (hinted_) {
+        // Not even the hinted size passes: a black hole below the hint; from the base.
+        ptb_hint_.reset();
+        enter_base(now);
+        break;
+      }
       search_next(now);
       break;
     case PmtudState::kSearchComplete:

@@ -14,7 +14,10 @@
 //   DISABLED         before start() and after disable(); current MTU = base
 //   BASE             probing the base size; acked -> SEARCHING, MAX_PROBES lost -> ERROR
 //   SEARCHING        probing the next larger candidate; acked -> raise the MTU and go on,
-//                    MAX_PROBES lost or nothing left -> SEARCH_COMPLETE
+//                    MAX_PROBES lost or nothing left -> SEARCH_COMPLETE. After refused data
+//                    (EMSGSIZE) the step below it is in use while its probe confirms it:
+//                    acked -> search on upward, refused -> the next step down, MAX_PROBES
+//                    lost -> BASE
 //   SEARCH_COMPLETE  confirm the MTU every CONFIRMATION_TIMER (MAX_PROBES lost -> black hole
 //                    -> BASE); PMTU_RAISE_TIMER -> SEARCHING
 //   ERROR            the base is not confirmed; current MTU = base, retry every
@@ -107,9 +110,11 @@ class Pmtud {
   bool on_packet_too_big(size_t mtu, Instant now);
   // A datagram of `size` could not leave this host: the outgoing interface refused it
   // (EMSGSIZE). The probe in flight of that size counts as lost at once, without waiting for
-  // its timer. Data at or below the size in use is a hint that the path shrank: back to the
-  // base at once, then search again below `size`, every step confirmed by a probe (RFC 8899
-  // §4.6.2: a local error or PTB is never trusted alone). Returns whether it changed anything.
+  // its timer. Data at or below the size in use is a hint that the path shrank: the largest
+  // step below `size` is used at once and confirmed by a probe; refused, the next one down;
+  // lost (MAX_PROBES), the base. Unlike a PTB from the network (which RFC 8899 §4.6.2 sends
+  // to the base), this is this host's own word, and no flow is held at the base for a probe
+  // round it does not need. Returns whether it changed anything.
   bool on_too_big_locally(size_t size, Instant now);
   // The data path saw packets of the current size go missing: a black hole. Drops to the
   // base at once and searches again. Ignored when already at the base.
@@ -130,6 +135,10 @@ class Pmtud {
   void enter_searching(Instant now);
   void enter_search_complete(Instant now);
   void enter_error(Instant now);
+  // Data of `refused` bytes did not leave: the step below it in use, confirmed by a probe.
+  void enter_hinted(size_t refused, Instant now);
+  // The largest search step (or max_mtu) below `size`; the base when there is none.
+  size_t step_below(size_t size) const;
   // Starts a fresh round of probes of `size` (count reset) / sends one more of the same.
   void probe(size_t size, Instant now);
   void send_probe(Instant now);
@@ -153,6 +162,7 @@ class Pmtud {
   std::optional<Instant> raise_deadline_;    // PMTU_RAISE_TIMER
   std::optional<MtuChanged> event_;          // coalesced until polled
   bool data_sent_ = false;
+  bool hinted_ = false;  // SEARCHING: mtu_ is a local hint that its probe has yet to confirm
 };
 
 }  // namespace tern::core

@@ -3,6 +3,8 @@
 // searching for comes from the host's interfaces.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <vector>
 
 #include "core/pmtud.hpp"
@@ -35,20 +37,44 @@ struct Host {
   Instant now = kT0;
   std::vector<size_t> sent;  // probes that left this host
   std::vector<size_t> refused;
+  size_t lowest = 0;  // the smallest MTU in use since watch()
 
   Host(size_t path, size_t local, PmtudConfig c = jumbo_config())
       : pmtud(c), path_mtu(path), local_mtu(local) {}
 
   void send_probes() {
+    note();
     while (auto p = pmtud.poll_probe()) {
       if (*p > local_mtu) {
         refused.push_back(*p);
         pmtud.on_too_big_locally(*p, now);
+        note();
         continue;
       }
       sent.push_back(*p);
       if (*p <= path_mtu) pmtud.on_probe_acked(*p, now);  // an RTT of zero
+      note();
     }
+  }
+  void note() { lowest = std::min(lowest, pmtud.current_mtu()); }
+  void watch() {
+    lowest = pmtud.current_mtu();
+    sent.clear();
+    refused.clear();
+  }
+  // At `t` the interface carries up to `local` and the path beyond it `path`.
+  void relink(double t, size_t local, size_t path) {
+    now = at(t);
+    local_mtu = local;
+    path_mtu = path;
+    watch();
+  }
+  // ... and a data packet of `refused_size`, sent before anything noticed, is refused.
+  bool shrink(double t, size_t local, size_t path, size_t refused_size) {
+    relink(t, local, path);
+    const bool changed = pmtud.on_too_big_locally(refused_size, now);
+    note();
+    return changed;
   }
   // Steps through the timers until `end`.
   void run_until(Instant end) {
@@ -64,10 +90,16 @@ struct Host {
   }
 };
 
-TEST(PmtudHint, JumboPathIsFoundUpToTheInterface) {
-  Host h(9000, 9000);
+// A host whose search has run its course at t = 0.
+Host settled(size_t path, size_t local) {
+  Host h(path, local);
   h.pmtud.start(h.now);
   h.run_until(at(0));
+  return h;
+}
+
+TEST(PmtudHint, JumboPathIsFoundUpToTheInterface) {
+  Host h = settled(9000, 9000);
   EXPECT_EQ(h.pmtud.current_mtu(), 9000u);
   EXPECT_EQ(h.pmtud.state(), PmtudState::kSearchComplete);
   EXPECT_TRUE(h.refused.empty());
@@ -76,9 +108,7 @@ TEST(PmtudHint, JumboPathIsFoundUpToTheInterface) {
 TEST(PmtudHint, RefusedProbeEndsTheSearchWithoutWaiting) {
   // A 9000 ceiling from the largest interface, but the route to the peer is a 1500 one: the
   // probes above 1500 fail locally and the search completes at once, not after probe timers.
-  Host h(9000, 1500);
-  h.pmtud.start(h.now);
-  h.run_until(at(0));
+  Host h = settled(9000, 1500);
   EXPECT_EQ(h.pmtud.current_mtu(), 1500u);
   EXPECT_EQ(h.pmtud.state(), PmtudState::kSearchComplete);
   EXPECT_EQ(h.refused, std::vector<size_t>{2000});
@@ -86,53 +116,81 @@ TEST(PmtudHint, RefusedProbeEndsTheSearchWithoutWaiting) {
 }
 
 TEST(PmtudHint, RefusedProbeOfAnOddInterfaceMtu) {
-  Host h(9000, 4500);
-  h.pmtud.start(h.now);
-  h.run_until(at(0));
+  Host h = settled(9000, 4500);
   EXPECT_EQ(h.pmtud.current_mtu(), 4000u);  // the table's step below 4500
   EXPECT_EQ(h.refused, std::vector<size_t>{8000});
 }
 
 TEST(PmtudHint, RefusedBaseProbeIsAnError) {
-  Host h(9000, 1000);
-  h.pmtud.start(h.now);
-  h.run_until(at(0));
+  Host h = settled(9000, 1000);
   EXPECT_EQ(h.pmtud.state(), PmtudState::kError);
   EXPECT_EQ(h.pmtud.current_mtu(), 1280u);
 }
 
 TEST(PmtudHint, RefusedDataConfirmsDownwardAtOnce) {
-  Host h(9000, 9000);
-  h.pmtud.start(h.now);
-  h.run_until(at(0));
+  Host h = settled(9000, 9000);
   ASSERT_EQ(h.pmtud.current_mtu(), 9000u);
   (void)h.pmtud.poll_event();
   // The interface shrank to 1500 (ip link set mtu): the next data packet is refused.
-  h.local_mtu = 1500;
-  h.path_mtu = 1500;
-  h.now = at(5);
-  EXPECT_TRUE(h.pmtud.on_too_big_locally(9000, h.now));
-  // At once: the base, with its probe due now, not after the confirmation timer.
-  EXPECT_EQ(h.pmtud.current_mtu(), 1280u);
-  EXPECT_EQ(h.pmtud.state(), PmtudState::kBase);
-  ASSERT_TRUE(h.pmtud.probed_size());
-  EXPECT_EQ(*h.pmtud.probed_size(), 1280u);
-  // Each step upward is confirmed by a probe; the first above the interface is refused at
-  // once and ends the search.
-  h.sent.clear();
+  EXPECT_TRUE(h.shrink(5, 1500, 1500, 9000));
+  // At once, before any timer: the step below the refused size, its probe due now.
+  EXPECT_EQ(h.pmtud.current_mtu(), 8000u);
+  EXPECT_EQ(h.pmtud.state(), PmtudState::kSearching);
+  EXPECT_EQ(h.pmtud.probed_size(), 8000u);
+  // Each refused step is followed by the next one down, without waiting; the first that
+  // leaves is confirmed by its pong and nothing above it is tried again.
   h.run_until(at(5));
   EXPECT_EQ(h.pmtud.current_mtu(), 1500u);
   EXPECT_EQ(h.pmtud.state(), PmtudState::kSearchComplete);
-  EXPECT_EQ(h.sent, (std::vector<size_t>{1280, 1400, 1420, 1440, 1460, 1480, 1492, 1500}));
-  EXPECT_EQ(h.refused, std::vector<size_t>{2000});
+  EXPECT_EQ(h.refused, (std::vector<size_t>{8000, 4000, 2000}));
+  EXPECT_EQ(h.sent, std::vector<size_t>{1500});
+  EXPECT_EQ(h.lowest, 1500u);  // never the base on the way
+}
+
+// The defect this guards against: one refused packet once the search had settled put every
+// flow at the base (1280) for a probe round. The hinted size is in use while it is confirmed.
+TEST(PmtudHint, RefusedDataKeepsTheHintedSizeWhileItIsConfirmed) {
+  Host h = settled(1500, 1500);
+  ASSERT_EQ(h.pmtud.current_mtu(), 1500u);
+  EXPECT_TRUE(h.shrink(5, 1420, 1420, 1500));
+  EXPECT_EQ(h.pmtud.current_mtu(), 1492u);
+  EXPECT_EQ(h.pmtud.probed_size(), 1492u);
+  h.run_until(at(5));
+  EXPECT_EQ(h.refused, (std::vector<size_t>{1492, 1480, 1460, 1440}));
+  EXPECT_EQ(h.sent, std::vector<size_t>{1420});
+  EXPECT_EQ(h.pmtud.current_mtu(), 1420u);
+  EXPECT_EQ(h.pmtud.state(), PmtudState::kSearchComplete);
+  EXPECT_EQ(h.lowest, 1420u);
+  // Smaller data refused later (a route with a smaller MTU): the same, from its size down.
+  EXPECT_TRUE(h.shrink(6, 1300, 1300, 1400));
+  EXPECT_EQ(h.pmtud.current_mtu(), 1280u);  // nothing in the table between: the base
+  EXPECT_EQ(h.pmtud.state(), PmtudState::kBase);
+  h.run_until(at(20));
+  EXPECT_EQ(h.pmtud.current_mtu(), 1280u);
+  EXPECT_EQ(h.pmtud.state(), PmtudState::kSearchComplete);
+}
+
+TEST(PmtudHint, HintedSizeFallsToTheBaseOnlyWhenItsProbesAreLost) {
+  // The interface refuses 1500, and beyond it the path carries only 1400: the hinted 1492
+  // leaves this host but its probes are lost.
+  Host h = settled(1500, 1500);
+  EXPECT_TRUE(h.shrink(5, 1492, 1400, 1500));
+  h.run_until(at(6.9));
+  EXPECT_EQ(h.pmtud.current_mtu(), 1492u);
+  EXPECT_EQ(h.lowest, 1492u);
+  EXPECT_EQ(h.sent, (std::vector<size_t>{1492, 1492}));
+  // MAX_PROBES (2) lost, PROBE_TIMER (1 s) each: the base, then the search below 1492.
+  h.run_until(at(7));
+  EXPECT_EQ(h.lowest, 1280u);
+  h.run_until(at(20));
+  EXPECT_EQ(h.pmtud.current_mtu(), 1400u);
+  EXPECT_EQ(h.pmtud.state(), PmtudState::kSearchComplete);
 }
 
 TEST(PmtudHint, HintIsValidatedNotTrusted) {
-  // A refused 1500-byte datagram claims the path is smaller, but the base probe goes
-  // unanswered too (the path is down): the MTU stays at the base, it is not set from the hint.
-  Host h(1500, 1500);
-  h.pmtud.start(h.now);
-  h.run_until(at(0));
+  // A refused 1500-byte datagram claims the path is smaller, but the hinted step's probes go
+  // unanswered, then the base's (the path is down): the MTU ends at the base, in ERROR.
+  Host h = settled(1500, 1500);
   ASSERT_EQ(h.pmtud.current_mtu(), 1500u);
   h.path_mtu = 0;  // nothing arrives any more
   EXPECT_TRUE(h.pmtud.on_too_big_locally(1500, at(1)));
@@ -158,17 +216,51 @@ TEST(PmtudHint, LargerThanInUseOrAtBaseIsIgnored) {
   EXPECT_EQ(base.pmtud.state(), PmtudState::kBase);
 }
 
-TEST(PmtudHint, RefusedConfirmationProbeDropsToTheBase) {
-  Host h(9000, 9000);
-  h.pmtud.start(h.now);
-  h.run_until(at(0));
+TEST(PmtudHint, RefusedConfirmationProbeConfirmsDownward) {
+  Host h = settled(9000, 9000);
   ASSERT_EQ(h.pmtud.current_mtu(), 9000u);
-  h.local_mtu = 4000;
-  h.path_mtu = 4000;
+  h.relink(0, 4000, 4000);
   h.run_until(at(1.5));  // the confirmation probe of 9000 at 1 s is refused
   EXPECT_EQ(h.refused, (std::vector<size_t>{9000, 8000}));
   EXPECT_EQ(h.pmtud.current_mtu(), 4000u);
   EXPECT_EQ(h.pmtud.state(), PmtudState::kSearchComplete);
+  EXPECT_EQ(h.lowest, 4000u);
+}
+
+// The reference: the largest search step a link of `mtu` carries.
+size_t largest_step(size_t mtu, const PmtudConfig& c) {
+  size_t best = c.base_mtu;
+  for (size_t step : kPmtudCandidates) {
+    if (step <= mtu && step <= c.max_mtu) best = std::max(best, step);
+  }
+  if (c.max_mtu <= mtu) best = std::max(best, c.max_mtu);
+  return best;
+}
+
+TEST(PmtudHint, RandomShrinksSettleAtOnceAndNeverBelowTheAnswer) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 50; ++round) {
+    Host h = settled(9000, 9000);
+    double t = 0;
+    for (int step = 0; step < 6; ++step) {
+      const size_t before = h.pmtud.current_mtu();
+      const size_t mtu = 1280 + rng() % (h.local_mtu - 1280 + 1);  // the link shrinks (or not)
+      const size_t expected = largest_step(mtu, h.pmtud.config());
+      // A data packet of any size up to the one in use, refused if the link no longer takes it;
+      // if it fits, the next confirmation probe (1 s) is refused instead.
+      const size_t data = 1280 + rng() % (before - 1280 + 1);
+      t += 5;
+      if (data > mtu) {
+        h.shrink(t, mtu, mtu, data);
+      } else {
+        h.relink(t, mtu, mtu);
+      }
+      h.run_until(at(t + 2));
+      ASSERT_EQ(h.pmtud.current_mtu(), expected)
+          << "round " << round << " link " << mtu << " data " << data << " was " << before;
+      ASSERT_GE(h.lowest, expected) << "round " << round << " link " << mtu << " data " << data;
+    }
+  }
 }
 
 TEST(UnderlayMaxPathMtu, LargestUsableInterface) {
