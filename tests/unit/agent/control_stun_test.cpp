@@ -39,6 +39,19 @@ std::vector<uint8_t> answer(Bytes request, const Endpoint& mapped, bool error = 
   return out;
 }
 
+// `p` told of kRelay at 0 s, and the request it sends then.
+std::optional<ReflexiveProbe::Transmit> ask(ReflexiveProbe& p) {
+  p.set_servers({kRelay}, at(0s));
+  p.handle_timeout(at(0s));
+  return p.poll_transmit();
+}
+
+// ... and kRelay's answer at 10 ms, which `p` takes: it knows kPublic.
+bool ask_and_answer(ReflexiveProbe& p) {
+  auto t = ask(p);
+  return t && p.handle_input(kRelay, answer(t->data, kPublic), at(10ms));
+}
+
 TEST(ReflexiveProbe, AsksTheRelayAndReadsItsAnswer) {
   ReflexiveProbe p;
   EXPECT_FALSE(p.poll_timeout());
@@ -73,9 +86,7 @@ TEST(ReflexiveProbe, AsksTheRelayAndReadsItsAnswer) {
 
 TEST(ReflexiveProbe, AnotherTransactionIsNotOurs) {
   ReflexiveProbe p;
-  p.set_servers({kRelay}, at(0s));
-  p.handle_timeout(at(0s));
-  auto t = p.poll_transmit();
+  auto t = ask(p);
   ASSERT_TRUE(t);
   auto reply = answer(t->data, kPublic);
   reply[8] ^= 0xff;  // the transaction ID's first byte
@@ -85,11 +96,7 @@ TEST(ReflexiveProbe, AnotherTransactionIsNotOurs) {
 
 TEST(ReflexiveProbe, RetransmitsThenGivesUpAndForgets) {
   ReflexiveProbe p;
-  p.set_servers({kRelay}, at(0s));
-  p.handle_timeout(at(0s));
-  auto first = p.poll_transmit();
-  ASSERT_TRUE(first);
-  ASSERT_TRUE(p.handle_input(kRelay, answer(first->data, kPublic), at(10ms)));
+  ASSERT_TRUE(ask_and_answer(p));
 
   // The next round goes unanswered: resent at RTO 500 ms, doubled, then given up (39.5 s).
   Instant now = at(10ms) + ReflexiveProbe::kInterval;
@@ -112,9 +119,7 @@ TEST(ReflexiveProbe, RetransmitsThenGivesUpAndForgets) {
 
 TEST(ReflexiveProbe, ErrorAnswerSaysNothingAboutUs) {
   ReflexiveProbe p;
-  p.set_servers({kRelay}, at(0s));
-  p.handle_timeout(at(0s));
-  auto t = p.poll_transmit();
+  auto t = ask(p);
   ASSERT_TRUE(t);
   EXPECT_TRUE(p.handle_input(kRelay, answer(t->data, kPublic, true), at(10ms)));
   EXPECT_FALSE(p.reflexive());
@@ -122,11 +127,7 @@ TEST(ReflexiveProbe, ErrorAnswerSaysNothingAboutUs) {
 
 TEST(ReflexiveProbe, NewRelayIsAskedAtOnceKnownOneKeepsItsAnswer) {
   ReflexiveProbe p;
-  p.set_servers({kRelay}, at(0s));
-  p.handle_timeout(at(0s));
-  auto t = p.poll_transmit();
-  ASSERT_TRUE(t);
-  ASSERT_TRUE(p.handle_input(kRelay, answer(t->data, kPublic), at(10ms)));
+  ASSERT_TRUE(ask_and_answer(p));
 
   p.set_servers({kRelay2, kRelay, kRelay}, at(5s));
   EXPECT_EQ(p.servers().size(), 2u);
