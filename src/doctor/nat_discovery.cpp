@@ -1,5 +1,7 @@
 #include "doctor/nat_discovery.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "crypto/random.hpp"
@@ -154,38 +156,56 @@ void NatDiscovery::handle_input(size_t socket, const Endpoint& from, Bytes data,
       return;
     case AnswerKind::kMalformed:
       ++result_.malformed_answers;
-      if (result_.malformed_answers == 1) {
-        result_.server_faults.push_back(fmt::format("{} sent {}", from.to_string(), read.detail));
-      }
+      note_fault(asked_server(), fmt::format("{} sent {}", from.to_string(), read.detail), true);
       return;  // keep waiting: a good answer may still come
     case AnswerKind::kError:
-      result_.server_faults.push_back(
-          fmt::format("{} answered {} with {}", from.to_string(), step_name(), read.detail));
+      note_fault(asked_server(),
+                 fmt::format("{} answered {} with {}", from.to_string(), step_name(), read.detail));
       finish(std::nullopt, from, now);
       return;
     case AnswerKind::kAnswer:
       if (!from_acceptable(from)) {
         ++result_.wrong_source_answers;
         if (result_.wrong_source_answers == 1) {
-          result_.server_faults.push_back(
-              fmt::format("an answer for {} came from {}, not from {}: ignored",
-                          tx_->to.to_string(), from.to_string(), tx_->to.to_string()));
+          note_fault(asked_server(),
+                     fmt::format("an answer for {} came from {}, not from {}: ignored",
+                                 tx_->to.to_string(), from.to_string(), tx_->to.to_string()));
         }
         return;
       }
       if (read.answer->mapped == from) {
         // No NAT maps a client onto the server's own address: the server is lying or broken.
         ++result_.malformed_answers;
-        if (result_.malformed_answers == 1) {
-          result_.server_faults.push_back(fmt::format(
-              "{} answered that this machine is at {}, the server's own address: ignored",
-              from.to_string(), read.answer->mapped.to_string()));
-        }
+        note_fault(
+            asked_server(),
+            fmt::format("{} answered that this machine is at {}, the server's own address: ignored",
+                        from.to_string(), read.answer->mapped.to_string()),
+            true);
         return;
       }
       finish(read.answer, from, now);
       return;
   }
+}
+
+Endpoint NatDiscovery::asked_server() const {
+  if (tx_ && config_.servers.size() > 1 && tx_->to == config_.servers[1]) return tx_->to;
+  return config_.servers.front();
+}
+
+void NatDiscovery::note_fault(const Endpoint& server, const std::string& what, bool malformed) {
+  auto it = std::find_if(fault_lines_.begin(), fault_lines_.end(),
+                         [&](const FaultLine& l) { return l.server == server; });
+  if (it == fault_lines_.end()) {
+    fault_lines_.push_back({server, {}, 0});
+    result_.server_faults.emplace_back();
+    it = fault_lines_.end() - 1;
+  }
+  if (malformed) ++it->malformed;
+  if (!malformed || it->malformed == 1) it->text += (it->text.empty() ? "" : "; ") + what;
+  std::string& line = result_.server_faults[static_cast<size_t>(it - fault_lines_.begin())];
+  line = it->malformed > 1 ? fmt::format("{} ({} malformed answers)", it->text, it->malformed)
+                           : it->text;
 }
 
 void NatDiscovery::finish(const std::optional<BindingAnswer>& answer, const Endpoint& from,
@@ -270,8 +290,8 @@ void NatDiscovery::finish(const std::optional<BindingAnswer>& answer, const Endp
       return start(Step::kFilterChangeBoth, now);
     case Step::kFilterChangeBoth:
       if (answer && from.address == primary.address) {
-        r.server_faults.push_back(
-            "the server ignores CHANGE-REQUEST (it answered from its primary address)");
+        note_fault(primary,
+                   "the server ignores CHANGE-REQUEST (it answered from its primary address)");
         r.filtering_detail = "the server ignores CHANGE-REQUEST: filtering not told";
         return after_filtering(now);
       }
@@ -283,8 +303,8 @@ void NatDiscovery::finish(const std::optional<BindingAnswer>& answer, const Endp
       return start(Step::kFilterChangePort, now);
     case Step::kFilterChangePort:
       if (answer && from.port == primary.port) {
-        r.server_faults.push_back(
-            "the server ignores CHANGE-REQUEST (it answered from its primary port)");
+        note_fault(primary,
+                   "the server ignores CHANGE-REQUEST (it answered from its primary port)");
         r.filtering_detail = "the server ignores CHANGE-REQUEST: filtering not told";
       } else if (answer) {
         r.filtering = Filtering::kAddressDependent;

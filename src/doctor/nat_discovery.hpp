@@ -84,6 +84,11 @@ class NatDiscovery {
   void after_mapping(Instant now);
   void after_filtering(Instant now);
   bool from_acceptable(const Endpoint& from) const;
+  // The configured server the transaction in flight asks (its other address is its own).
+  Endpoint asked_server() const;
+  // Adds to `server`'s one line in result_.server_faults (one finding per server): its faults
+  // in order, the first malformed answer only, then how many there were.
+  void note_fault(const Endpoint& server, const std::string& what, bool malformed = false);
 
   Config config_;
   NatDiscoveryResult result_;
@@ -91,6 +96,12 @@ class NatDiscovery {
   std::optional<Transaction> tx_;
   std::deque<NatTransmit> out_;
   std::optional<Endpoint> mapped_other_ip_;  // test II's answer
+  struct FaultLine {
+    Endpoint server;
+    std::string text;
+    unsigned malformed = 0;
+  };
+  std::vector<FaultLine> fault_lines_;  // parallel to result_.server_faults
 };
 
 }  // namespace tern::doctor

@@ -86,12 +86,9 @@ std::vector<NatFinding> nat_findings(const NatReport& r) {
                                d.error, faults, d.malformed_answers, d.wrong_source_answers)});
     return out;
   }
+  // One line per server (NatDiscovery::note_fault), its malformed answers counted in it.
   for (const auto& fault : d.server_faults) {
     out.push_back({"stun_server_fault", fault + ": the verdicts that need it are not told"});
-  }
-  if (d.malformed_answers > 1) {
-    out.push_back({"stun_server_fault",
-                   fmt::format("{} malformed answers from the STUN server", d.malformed_answers)});
   }
   if (is_symmetric(d.mapping)) {
     out.push_back(

@@ -1,5 +1,6 @@
 #include "doctor/nat_discovery.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "doctor/fake_nat.hpp"
@@ -146,6 +147,42 @@ TEST(NatDiscovery, MalformedAnswersAreCountedAndTheGoodOneUsed) {
     fault = fault || f.code == "stun_server_fault";
   }
   EXPECT_TRUE(fault);
+}
+
+std::vector<NatFinding> server_faults(const NatDiscoveryResult& r) {
+  std::vector<NatFinding> out;
+  for (const auto& f : nat_findings(NatReport{r, std::nullopt, 25})) {
+    if (f.code == "stun_server_fault") out.push_back(f);
+  }
+  return out;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(NatDiscovery, OneFindingPerServerItsMalformedAnswersCountedInIt) {
+  FakeNet net;
+  net.send_malformed_first = true;  // before every good answer, from either of its addresses
+  auto r = discover(net);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_GT(r.malformed_answers, 1u);
+  auto f = server_faults(r);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_TRUE(contains(f[0].message, "sent ")) << f[0].message;  // what the first one was
+  EXPECT_TRUE(contains(f[0].message, fmt::format("({} malformed answers)", r.malformed_answers)))
+      << f[0].message;
+
+  // Two servers (plain STUN), both sending garbage first: a finding each, each with its count.
+  FakeNet two;
+  two.send_malformed_first = true;
+  two.has_alternate = false;
+  r = discover(two, true);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  f = server_faults(r);
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_TRUE(contains(f[0].message, two.primary.to_string())) << f[0].message;
+  EXPECT_TRUE(contains(f[1].message, two.second_server.to_string())) << f[1].message;
 }
 
 TEST(NatDiscovery, AServerThatPlacesUsAtItsOwnAddressIsAFault) {
