@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include <fmt/core.h>
+
 #include "agent/agent_state.hpp"
 #include "agent/resolve.hpp"
 #include "base/log.hpp"
@@ -33,7 +35,7 @@ RelayLink::RelayLink(const config::RelayConfig& config, Endpoint server, io::Udp
       control_(1),
       recv_(kBatchSize, 65536),
       stream_(std::move(stream)) {
-  if (stream_) stream_->connect(now);
+  // The stream connects from the first timer on: a mark set after start() applies to it.
   client_ = std::make_unique<core::TurnClient>(turn_config(wall), now);
   client_->set_wall_clock(wall, now);
 }
@@ -46,11 +48,18 @@ Result<std::unique_ptr<RelayLink>> RelayLink::start(const config::RelayConfig& c
                                : config.host + ":" + std::to_string(config.port);
   auto server = resolve_endpoint(text);
   if (!server) return fail("[Relay] Url " + config.url + ": " + server.error().message);
-  if (relay_url_is_tcp(config.url)) {
+  if (config.tls || relay_url_is_tcp(config.url)) {
+    RelayStreamOptions options;
+    if (config.tls) {  // the name checked is the Url's host, as [Control] checks its Server's
+      auto ctx = io::TlsContext::client(io::TlsClientOptions{.ca_file = config.ca_file});
+      if (!ctx) return fail("[Relay] " + ctx.error().message);
+      options.tls.emplace(std::move(*ctx));
+      options.server_name = config.host;
+    }
     // Frames from the stream arrive on a loopback socket, as datagrams for the data path.
     auto inbox = io::UdpSocket::bind(Endpoint{IpAddress::v4({127, 0, 0, 1}), 0});
     if (!inbox) return fail("the relay's loopback socket: " + inbox.error().message);
-    auto stream = RelayStream::open(*server, inbox->fd(), inbox->local_port());
+    auto stream = RelayStream::open(*server, inbox->fd(), inbox->local_port(), std::move(options));
     if (!stream) return fail(stream.error().message);
     return std::unique_ptr<RelayLink>(
         new RelayLink(config, *server, std::move(*inbox), std::move(*stream), now, wall));
@@ -71,7 +80,9 @@ core::TurnConfig RelayLink::turn_config(WallTime wall) const {
   c.server_host = config_.host;
   c.server_port = config_.port;
   c.family = family_;
-  if (stream_) c.transport = core::StunTransport::kTcp;
+  if (stream_) {
+    c.transport = stream_->tls() ? core::StunTransport::kTls : core::StunTransport::kTcp;
+  }
   if (!config_.secret.empty()) {
     const int64_t expiry = wall.unix_ns / 1'000'000'000 + kRestValiditySeconds;
     c.credentials = core::rest_credentials(
@@ -212,7 +223,8 @@ core::PathLeg RelayLink::leg(const Endpoint& peer, bool bound) const {
   // A Send indication's length is a multiple of 4 already; ChannelData is padded on a stream.
   const size_t framing =
       bound ? core::kChannelDataStreamFraming : core::send_indication_framing(peer.address);
-  return {server_.address.is_v6(), framing + core::kTcpOverUdpHeader, true};
+  const size_t tls = stream_->tls() ? kTlsRecordOverhead : 0;
+  return {server_.address.is_v6(), framing + core::kTcpOverUdpHeader + tls, true};
 }
 
 void RelayLink::set_framing(core::Device& device, const Endpoint& peer, bool bound, Instant now) {
@@ -281,7 +293,7 @@ void RelayLink::on_timer(core::Device& device, Instant now, WallTime wall) {
   if (stream_) {
     if (retry_at_ && now >= *retry_at_) {  // over TCP a fresh allocation is a fresh connection
       retry_at_.reset();
-      stream_->drop(now, "the allocation failed");
+      stream_->drop(now, "the allocation failed" + (last_error_.empty() ? "" : ": " + last_error_));
     }
     stream_->connect(now);
     // Frames left in the stream's buffer at the last pump's limit go to the socket now: it
@@ -306,6 +318,10 @@ RelayStatus RelayLink::status(Instant now) const {
   st.mapped = client_->mapped_address();
   st.last_error = last_error_;
   if (const auto* f = client_->failure()) st.last_error = f->message;
+  if (stream_ && !stream_->connected() && !stream_->last_error().empty()) {
+    st.last_error = fmt::format("{} ({} failed attempt(s) in a row; retrying, at most every 30 s)",
+                                stream_->last_error(), stream_->failures());
+  }
   for (const auto& p : peers_) {
     RelayPeerStatus ps;
     ps.endpoint = p.endpoint;

@@ -45,7 +45,12 @@ class RelayLink {
   // Over TCP: the stream's epoll set (stable across reconnects); the socket's fd otherwise.
   int fd() const { return stream_ ? stream_->fd() : socket_.fd(); }
   const Endpoint& server() const { return server_; }
-  [[nodiscard]] Status set_mark(uint32_t mark) { return socket_.set_mark(mark); }
+  // The socket's mark (FwMark); over TCP/TLS, the stream's connections carry it.
+  [[nodiscard]] Status set_mark(uint32_t mark) {
+    if (!stream_) return socket_.set_mark(mark);
+    stream_->set_mark(mark);
+    return {};
+  }
 
   // A peer reached through the allocation at `endpoint` (its address as the relay sees it).
   // A peer of another family than the allocation's makes a new allocation (relay_family).

@@ -1,8 +1,9 @@
-// The relay's TCP connection (Url = turn:HOST:PORT?transport=tcp): TURN over a stream
-// (RFC 8656 §12.5: STUN messages and ChannelData padded to 4, one after another), connected
-// without blocking and made again after a loss. The data path reads the relay as datagrams
-// (pump_relay), so each frame taken off the stream is handed over as one loopback datagram to
-// the link's own UDP socket; fd() is an epoll set of both, stable across reconnects.
+// The relay's TCP or TLS connection (Url = turn:HOST:PORT?transport=tcp, turns:HOST[:PORT]):
+// TURN over a stream (RFC 8656 §12.5: STUN messages and ChannelData padded to 4, one after
+// another), connected without blocking (TLS handshake included) and made again after a loss. The
+// data path reads the relay as datagrams (pump_relay), so each frame taken off the stream is handed
+// over as one loopback datagram to the link's own UDP socket; fd() is an epoll set of both, stable
+// across reconnects.
 #pragma once
 
 #include <optional>
@@ -15,6 +16,7 @@
 #include "base/time.hpp"
 #include "io/poller.hpp"
 #include "io/tcp_stream.hpp"
+#include "io/tls_stream.hpp"
 #include "io/udp_socket.hpp"
 #include "wire/stun_tcp_framing.hpp"
 
@@ -23,17 +25,39 @@ namespace tern::agent {
 // Whether a [Relay] Url asks for TCP (?transport=tcp, any case).
 bool relay_url_is_tcp(std::string_view url);
 
+// A TLS record around what it carries: header 5, and TLS 1.2's explicit nonce 8 and GCM tag 16
+// (TLS 1.3: tag 16 and the content type 1). A record can hold many frames: this is the worst
+// case per frame, counted as relay framing on a TLS leg.
+inline constexpr size_t kTlsRecordOverhead = 5 + 8 + 16;
+
+struct RelayStreamOptions {
+  // turns: the TLS client context and the name the certificate must cover (the Url's host:
+  // sent as SNI unless an address).
+  std::optional<io::TlsContext> tls;
+  std::string server_name;
+  uint32_t mark = 0;  // SO_MARK on each connection (FwMark); set_mark() can change it later
+};
+
 class RelayStream {
  public:
   // `inbox_fd`, on 127.0.0.1:`inbox_port`, is the link's socket the frames are delivered to.
   [[nodiscard]] static Result<RelayStream> open(const Endpoint& server, int inbox_fd,
-                                                uint16_t inbox_port);
+                                                uint16_t inbox_port,
+                                                RelayStreamOptions options = {});
+
+  bool tls() const { return options_.tls.has_value(); }
+  // Applies from the next connection on: call it before the first connect().
+  void set_mark(uint32_t mark) { options_.mark = mark; }
+  // Why the last connection attempt failed or ended (with the fix when one is known), and how
+  // many attempts in a row failed; both cleared when a connection comes up.
+  const std::string& last_error() const { return last_error_; }
+  uint32_t failures() const { return failures_; }
 
   int fd() const { return poller_.fd(); }
   // The loopback address frames arrive from: nothing else is taken as the relay's.
   const Endpoint& source() const { return source_; }
-  bool connected() const { return stream_ && stream_->connected(); }
-  bool down() const { return !stream_; }
+  bool connected() const;
+  bool down() const { return !tcp_ && !tls_; }
   // Starts a connect (when down and its time has come).
   void connect(Instant now);
   std::optional<Instant> reconnect_at() const {
@@ -65,16 +89,29 @@ class RelayStream {
   RelayStream& operator=(RelayStream&&) noexcept = default;
 
  private:
-  RelayStream(const Endpoint& server, io::Poller poller, io::UdpSocket bridge, Endpoint inbox);
+  RelayStream(const Endpoint& server, io::Poller poller, io::UdpSocket bridge, Endpoint inbox,
+              RelayStreamOptions options);
   void write_out(Instant now);
   void watch();
+  // Finishes the TCP connect and the TLS handshake: true once they are done.
+  bool finish(Instant now);
+  int sock() const { return tls_ ? tls_->fd() : tcp_->fd(); }
+  [[nodiscard]] Result<io::IoResult> read_some(MutableBytes buf);
+  [[nodiscard]] Result<io::IoResult> write_some(Bytes data);
+  std::string_view kind() const { return tls() ? "TLS" : "TCP"; }
 
   Endpoint server_;
   io::Poller poller_;
   io::UdpSocket bridge_;  // sends frames to the inbox
   Endpoint inbox_;
   Endpoint source_;
-  std::optional<io::TcpStream> stream_;
+  RelayStreamOptions options_;
+  // One of the two while connected or connecting: TLS runs its own TCP stream.
+  std::optional<io::TcpStream> tcp_;
+  std::optional<io::TlsStream> tls_;
+  io::IoWait tls_wait_ = io::IoWait::kNone;  // what the handshake or a read waits for
+  std::string last_error_;
+  uint32_t failures_ = 0;
   wire::StunStreamFramer framer_;
   std::vector<uint8_t> in_;  // read from the stream, not yet fed to the framer
   size_t in_start_ = 0;

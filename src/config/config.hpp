@@ -47,9 +47,11 @@ struct PeerConfig {
 // [Relay]: a TURN server (RFC 8656) on which the agent keeps an allocation; peers with
 // Relay = on are reached through it (docs/config.md).
 struct RelayConfig {
-  std::string url;   // Url = turn:HOST[:PORT][?transport=udp], as written
-  std::string host;  // without brackets
-  uint16_t port = 3478;
+  std::string url;   // Url = turn:HOST[:PORT][?transport=udp|tcp] or turns:HOST[:PORT], as written
+  std::string host;  // without brackets; for turns: the name the certificate must cover
+  uint16_t port = 3478;  // 5349 for turns:
+  bool tls = false;      // turns: TURN over TLS over TCP (RFC 7065)
+  std::string ca_file;   // CA = /path/ca.pem: trusted instead of the system's CAs (turns:)
   std::string username;  // Username + Password: long-term credentials
   std::string password;
   std::string secret;  // Secret: TURN REST credentials (coturn's use-auth-secret)

@@ -1,5 +1,6 @@
 // The keys of [Relay] (docs/config.md): the TURN server the agent allocates on and its
-// credentials. The URL is RFC 7065's turnURI: UDP, or TCP with ?transport=tcp.
+// credentials. The URL is RFC 7065's turnURI: UDP, TCP with ?transport=tcp, or TLS over TCP
+// with turns: (port 5349 by default; DTLS, turns: over UDP, is not supported).
 #include <charconv>
 
 #include "config/values.hpp"
@@ -7,19 +8,25 @@
 namespace tern::config::detail {
 namespace {
 
-constexpr std::string_view kUrlHow = "write Url = turn:HOST:PORT (e.g. turn:192.0.2.1:3478)";
+constexpr std::string_view kUrlHow =
+    "write Url = turn:HOST:PORT (e.g. turn:192.0.2.1:3478) or turns:NAME[:PORT] for TLS";
 
 Status parse_url(RelayConfig& relay, std::string_view value) {
-  if (value.starts_with("turns:")) {
-    return fail("Url " + std::string(value.substr(0, 60)) +
-                ": turns: (TLS) is not supported for the agent's relay yet; " +
-                std::string(kUrlHow));
+  const bool tls = value.starts_with("turns:");
+  if (!tls && !value.starts_with("turn:")) {
+    return fail("Url is a TURN URL; " + std::string(kUrlHow));
   }
-  if (!value.starts_with("turn:")) return fail("Url is a TURN URL; " + std::string(kUrlHow));
-  std::string_view rest = value.substr(5);
+  std::string_view rest = value.substr(tls ? 6 : 5);
   if (auto q = rest.find('?'); q != std::string_view::npos) {
     const std::string_view query = rest.substr(q + 1);
     rest = rest.substr(0, q);
+    if (tls && iequals(query, "transport=udp")) {
+      return fail(
+          "Url: turns: over UDP is DTLS, which the agent's relay does not support; "
+          "write turns:" +
+          std::string(rest.substr(0, 60)) + " (TLS over TCP) or turn:" +
+          std::string(rest.substr(0, 60)) + "?transport=udp (plain UDP)");
+    }
     if (!iequals(query, "transport=udp") && !iequals(query, "transport=tcp")) {
       return fail("Url: the agent's relay takes ?transport=udp or ?transport=tcp; " +
                   std::string(kUrlHow));
@@ -42,7 +49,7 @@ Status parse_url(RelayConfig& relay, std::string_view value) {
     port = rest.substr(colon + 1);
   }
   if (host.empty()) return fail("Url has no host; " + std::string(kUrlHow));
-  relay.port = 3478;
+  relay.port = tls ? 5349 : 3478;
   if (!port.empty() || rest.ends_with(':')) {
     unsigned p = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
@@ -54,6 +61,7 @@ Status parse_url(RelayConfig& relay, std::string_view value) {
   }
   relay.host = std::string(host);
   relay.url = std::string(value);
+  relay.tls = tls;
   return {};
 }
 
@@ -71,15 +79,21 @@ Status relay_key(RelayConfig& relay, std::string_view key, std::string_view valu
     relay.password = std::string(value);
   } else if (iequals(key, "Secret")) {
     relay.secret = std::string(value);
+  } else if (iequals(key, "CA")) {
+    relay.ca_file = std::string(value);
   } else {
     return fail("unknown key '" + std::string(key.substr(0, 40)) +
-                "' in [Relay]; the keys of [Relay] are Url, Username, Password, Secret");
+                "' in [Relay]; the keys of [Relay] are Url, Username, Password, Secret, CA");
   }
   return {};
 }
 
 Status check_relay(const RelayConfig& relay) {
   if (relay.url.empty()) return fail("[Relay] has no Url; " + std::string(kUrlHow));
+  if (!relay.ca_file.empty() && !relay.tls) {
+    return fail("[Relay] CA is for TLS: write Url = turns:" + relay.host +
+                " to reach the relay over TLS, or remove CA");
+  }
   if (!relay.secret.empty()) {
     if (!relay.password.empty()) {
       return fail(

@@ -56,11 +56,18 @@ std::string connect_error_text(const Endpoint& to, int err) {
   }
 }
 
-Result<TcpStream> TcpStream::connect(const Endpoint& to) {
+Result<TcpStream> TcpStream::connect(const Endpoint& to, const TcpConnectOptions& options) {
   bool v6 = !to.address.unmapped().is_v4();
   int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail(fmt::format("creating a TCP socket failed: {}", errno_text(errno)));
   UniqueFd owned(fd);
+  if (options.mark != 0 &&
+      ::setsockopt(fd, SOL_SOCKET, SO_MARK, &options.mark, sizeof options.mark) != 0) {
+    const int err = errno;
+    return fail(fmt::format("setting fwmark {:#x} (SO_MARK) on a TCP socket failed: {}{}",
+                            options.mark, errno_text(err),
+                            err == EPERM ? "; marking packets needs root or CAP_NET_ADMIN" : ""));
+  }
   sockaddr_storage ss{};
   socklen_t len = to_sockaddr(to, v6, ss);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {

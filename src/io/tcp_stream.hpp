@@ -29,10 +29,17 @@ struct IoResult {
   bool would_block() const { return wait != IoWait::kNone; }
 };
 
+struct TcpConnectOptions {
+  // SO_MARK on the socket before the SYN leaves (0: none), so that policy routing keeps the
+  // connection out of a tunnel that routes everything else (FwMark). Needs CAP_NET_ADMIN.
+  uint32_t mark = 0;
+};
+
 class TcpStream {
  public:
   // Starts a nonblocking connect. Wait until the fd is writable, then call finish_connect().
-  [[nodiscard]] static Result<TcpStream> connect(const Endpoint& to);
+  [[nodiscard]] static Result<TcpStream> connect(const Endpoint& to,
+                                                 const TcpConnectOptions& options = {});
   // Owns an already connected stream socket (accept(), socketpair() in tests); made nonblocking.
   [[nodiscard]] static Result<TcpStream> adopt(UniqueFd fd);
 

@@ -69,7 +69,7 @@ TEST(RelayConfig, MistakesAreNamed) {
       {kInterface + "[Relay]\nUrl = turn:192.0.2.1\nUsername = a\n", "needs credentials"},
       {kInterface + "[Relay]\nUrl = turn:192.0.2.1\nSecret = a\nPassword = b\n", "both Secret"},
       {kInterface + "[Relay]\nUrl = http://192.0.2.1\nSecret = a\n", "is a TURN URL"},
-      {kInterface + "[Relay]\nUrl = turns:192.0.2.1\nSecret = a\n", "not supported"},
+      {kInterface + "[Relay]\nUrl = turns:192.0.2.1?transport=udp\nSecret = a\n", "DTLS"},
       {kInterface + "[Relay]\nUrl = turn:192.0.2.1?transport=sctp\nSecret = a\n", "transport=tcp"},
       {kInterface + "[Relay]\nUrl = turn:192.0.2.1:0\nSecret = a\n", "not 1-65535"},
       {kInterface + "[Relay]\nUrl = turn:192.0.2.1:99999\nSecret = a\n", "not 1-65535"},
