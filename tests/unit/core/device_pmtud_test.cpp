@@ -38,6 +38,11 @@ class Link : public DevicePair {
     DevicePair::put(std::move(d));
   }
 
+  void enable_both() {
+    enable(a_);
+    enable(b_);
+  }
+
   bool drop_probes_to_b_ = false;
 };
 
@@ -55,8 +60,7 @@ TEST(DevicePmtud, OffByDefaultSendsNoProbes) {
 
 TEST(DevicePmtud, FindsThePathMtuAndAgreesOnTheOverlayMtu) {
   Link l;
-  l.enable(l.a_);
-  l.enable(l.b_);
+  l.enable_both();
   l.link_mtu_ = 1480;
   connect(l);
   l.live(10s);
@@ -89,8 +93,7 @@ TEST(DevicePmtud, FindsThePathMtuAndAgreesOnTheOverlayMtu) {
 
 TEST(DevicePmtud, SmallerAnnouncedMtuWins) {
   Link l;
-  l.enable(l.a_);
-  l.enable(l.b_);
+  l.enable_both();
   l.b_.device.set_mtu(1380);
   connect(l);
   l.live(10s);
@@ -101,8 +104,7 @@ TEST(DevicePmtud, SmallerAnnouncedMtuWins) {
 
 TEST(DevicePmtud, BlackHoleFallsBackWithinFiveSecondsAndSearchesAgain) {
   Link l;
-  l.enable(l.a_);
-  l.enable(l.b_);
+  l.enable_both();
   connect(l);
   l.live(15s);
   ASSERT_EQ(l.a_.device.peer_info(l.pa_)->path_mtu, 1500u);
@@ -144,8 +146,7 @@ TEST(DevicePmtud, BlackHoleFallsBackWithinFiveSecondsAndSearchesAgain) {
 
 TEST(DevicePmtud, OverIpv6TheOverheadIs80) {
   Link l(kAddrB6);
-  l.enable(l.a_);
-  l.enable(l.b_);
+  l.enable_both();
   l.link_mtu_ = 1400;
   connect(l);
   l.live(10s);
@@ -198,8 +199,7 @@ TEST(DevicePmtud, PeerThatStartsAnsweringLaterIsSearched) {
 class ProbeDrops : public ::testing::Test {
  protected:
   ProbeDrops() {
-    l.enable(l.a_);
-    l.enable(l.b_);
+    l.enable_both();
     connect(l);
     l.live(1s);
     a_keys = *noise::derive_path_probe_keys(

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/pmtud.hpp"
+#include "core/pmtud_reference.hpp"
 
 namespace tern::core {
 namespace {
@@ -227,15 +228,7 @@ TEST(PmtudHint, RefusedConfirmationProbeConfirmsDownward) {
   EXPECT_EQ(h.lowest, 4000u);
 }
 
-// The reference: the largest search step a link of `mtu` carries.
-size_t largest_step(size_t mtu, const PmtudConfig& c) {
-  size_t best = c.base_mtu;
-  for (size_t step : kPmtudCandidates) {
-    if (step <= mtu && step <= c.max_mtu) best = std::max(best, step);
-  }
-  if (c.max_mtu <= mtu) best = std::max(best, c.max_mtu);
-  return best;
-}
+using test::expected_mtu;
 
 TEST(PmtudHint, RandomShrinksSettleAtOnceAndNeverBelowTheAnswer) {
   std::mt19937 rng(7);
@@ -245,7 +238,7 @@ TEST(PmtudHint, RandomShrinksSettleAtOnceAndNeverBelowTheAnswer) {
     for (int step = 0; step < 6; ++step) {
       const size_t before = h.pmtud.current_mtu();
       const size_t mtu = 1280 + rng() % (h.local_mtu - 1280 + 1);  // the link shrinks (or not)
-      const size_t expected = largest_step(mtu, h.pmtud.config());
+      const size_t expected = expected_mtu(mtu, h.pmtud.config());
       // A data packet of any size up to the one in use, refused if the link no longer takes it;
       // if it fits, the next confirmation probe (1 s) is refused instead.
       const size_t data = 1280 + rng() % (before - 1280 + 1);

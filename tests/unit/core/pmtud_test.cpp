@@ -1,6 +1,7 @@
 // DPLPMTUD as timelines: a fake path with an MTU that carries or drops each probe, a fake
 // clock, and the machine driven only through its verbs, as the device will drive it.
 #include "core/pmtud.hpp"
+#include "core/pmtud_reference.hpp"
 
 #include <gtest/gtest.h>
 
@@ -480,15 +481,7 @@ TEST(Pmtud, DisableStopsEverything) {
   EXPECT_EQ(s.pmtud.current_mtu(), 1500u);
 }
 
-// The reference: with a stable path, the search ends at the largest step that fits.
-size_t expected_mtu(size_t path_mtu, const PmtudConfig& cfg) {
-  size_t best = cfg.base_mtu;
-  for (size_t c : kPmtudCandidates) {
-    if (c <= path_mtu && c <= cfg.max_mtu) best = std::max(best, c);
-  }
-  if (cfg.max_mtu <= path_mtu) best = std::max(best, cfg.max_mtu);
-  return best;
-}
+using test::expected_mtu;
 
 TEST(Pmtud, RandomPathsConvergeAndNeverStayTooLargeForLong) {
   std::mt19937 rng(4);
