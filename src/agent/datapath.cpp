@@ -13,8 +13,9 @@
 // Without offloads (an old kernel) the same flow runs a packet at a time at either end.
 // A peer reached through the TURN relay ([Relay], relay_link.hpp): its messages are framed in
 // place in their slots (ChannelData or a Send indication) and leave on the relay's socket in
-// the same wakeup; the relay's datagrams are unframed in place and go into the device as if
-// the peer had sent them, then the same way to the TUN.
+// the same wakeup; the relay's datagrams (over TCP/TLS: the frames in the stream's receive
+// buffer) are unframed in place and go into the device as if the peer had sent them, then the
+// same way to the TUN.
 #include "agent/datapath.hpp"
 
 #include <poll.h>
@@ -330,8 +331,33 @@ void pump_udp(Agent::State& s, Instant now) {
   }
 }
 
+namespace {
+
+// Over TCP/TLS: whole frames straight from the stream's receive buffer, a batch at a time.
+void pump_relay_stream(Agent::State& s, Instant now) {
+  RelayLink& relay = *s.relay;
+  std::array<MutableBytes, kBatchSize> frames;
+  for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {
+    const size_t n = relay.receive_frames(frames, now);
+    for (size_t i = 0; i < n; ++i) {
+      if (auto data = relay.handle_message(s.device, frames[i], now)) {
+        auto r = s.device.receive_datagram(data->first, data->second, now);
+        if (r.kind == core::ReceiveResult::Kind::kDeliver) deliver(s, frames[i], r.packet);
+      }
+    }
+    // The frames lie in the stream's buffer, which the next receive reuses.
+    write_gro(s);
+    relay.after_input(s.device, now);
+    flush_transmits(s, now);
+    if (n < frames.size()) return;
+  }
+}
+
+}  // namespace
+
 void pump_relay(Agent::State& s, Instant now) {
   if (!s.relay) return;
+  if (s.relay->over_stream()) return pump_relay_stream(s, now);
   RelayLink& relay = *s.relay;
   io::RecvBatch& recv = relay.recv_batch();
   for (int round = 0; round < kMaxBatchesPerWakeup; ++round) {

@@ -25,8 +25,9 @@ constexpr int64_t kRestValiditySeconds = 7 * 24 * 3600;
 
 }  // namespace
 
-RelayLink::RelayLink(const config::RelayConfig& config, Endpoint server, io::UdpSocket socket,
-                     std::optional<RelayStream> stream, Instant now, WallTime wall)
+RelayLink::RelayLink(const config::RelayConfig& config, Endpoint server,
+                     std::optional<io::UdpSocket> socket, std::optional<RelayStream> stream,
+                     Instant now, WallTime wall)
     : config_(config),
       server_(server),
       socket_(std::move(socket)),
@@ -56,13 +57,11 @@ Result<std::unique_ptr<RelayLink>> RelayLink::start(const config::RelayConfig& c
       options.tls.emplace(std::move(*ctx));
       options.server_name = config.host;
     }
-    // Frames from the stream arrive on a loopback socket, as datagrams for the data path.
-    auto inbox = io::UdpSocket::bind(Endpoint{IpAddress::v4({127, 0, 0, 1}), 0});
-    if (!inbox) return fail("the relay's loopback socket: " + inbox.error().message);
-    auto stream = RelayStream::open(*server, inbox->fd(), inbox->local_port(), std::move(options));
+    // No socket of its own: the data path takes the frames off the stream (pump_relay).
+    auto stream = RelayStream::open(*server, std::move(options));
     if (!stream) return fail(stream.error().message);
     return std::unique_ptr<RelayLink>(
-        new RelayLink(config, *server, std::move(*inbox), std::move(*stream), now, wall));
+        new RelayLink(config, *server, std::nullopt, std::move(*stream), now, wall));
   }
   auto socket = io::UdpSocket::bind(0);
   if (!socket) return fail("the relay's socket: " + socket.error().message);
@@ -122,8 +121,11 @@ bool RelayLink::queue(core::Device& device, const Endpoint& to, MutableBytes mes
 }
 
 Result<size_t> RelayLink::receive() {
-  if (stream_ && stream_->pump(recv_.capacity(), io::monotonic_now())) stream_came_up_ = true;
-  return socket_.recv(recv_);
+  return socket_->recv(recv_);
+}
+
+size_t RelayLink::receive_frames(std::span<MutableBytes> frames, Instant now) {
+  return stream_->pump(frames, now);
 }
 
 void RelayLink::flush(core::Device& device) {
@@ -139,7 +141,7 @@ void RelayLink::flush(core::Device& device) {
   }
   size_t done = 0;
   while (done < batch_.size()) {
-    auto sent = socket_.send(batch_, done);
+    auto sent = socket_->send(batch_, done);
     if (!sent) {
       log::warn("sending to the relay failed: {}", sent.error().message);
       break;
@@ -154,7 +156,7 @@ void RelayLink::flush(core::Device& device) {
     }
     done += *sent;
     if (done < batch_.size()) {  // the socket buffer is full: wait a little, as datapath.cpp does
-      pollfd p{socket_.fd(), POLLOUT, 0};
+      pollfd p{socket_->fd(), POLLOUT, 0};
       if (::poll(&p, 1, 50) <= 0) break;
     }
   }
@@ -167,15 +169,21 @@ std::optional<std::pair<Endpoint, MutableBytes>> RelayLink::handle_datagram(core
                                                                             const Endpoint& from,
                                                                             MutableBytes datagram,
                                                                             Instant now) {
-  if (from != (stream_ ? stream_->source() : server_)) {  // not the relay's: never acted on
+  if (from != server_) {  // not the relay's: never acted on
     device.count_drop(DropReason::kUnexpectedMessage);
     return std::nullopt;
   }
-  const core::TurnReceive r = client_->handle_input(datagram, now);
+  return handle_message(device, datagram, now);
+}
+
+std::optional<std::pair<Endpoint, MutableBytes>> RelayLink::handle_message(core::Device& device,
+                                                                           MutableBytes message,
+                                                                           Instant now) {
+  const core::TurnReceive r = client_->handle_input(message, now);
   switch (r.kind) {
     case core::TurnReceive::Kind::kData: {
-      const size_t offset = static_cast<size_t>(r.payload.data() - datagram.data());
-      return std::pair{r.peer, datagram.subspan(offset, r.payload.size())};
+      const size_t offset = static_cast<size_t>(r.payload.data() - message.data());
+      return std::pair{r.peer, message.subspan(offset, r.payload.size())};
     }
     case core::TurnReceive::Kind::kDropped:
       device.count_drop(r.reason);
@@ -207,7 +215,7 @@ void RelayLink::send_control() {
   while (auto m = client_->poll_transmit()) {
     control_.clear();
     (void)control_.add(server_, *m);
-    auto sent = socket_.send(control_);
+    auto sent = socket_->send(control_);
     if (!sent || *sent == 0 || control_.error(0) != 0) {
       log::debug("a message to the relay {} was not sent", server_.to_string());
     }
@@ -236,7 +244,8 @@ void RelayLink::set_framing(core::Device& device, const Endpoint& peer, bool bou
 void RelayLink::on_stream_change(core::Device& device, Instant now, WallTime wall) {
   if (!stream_) return;
   const bool lost = stream_->take_lost();
-  if (!lost && !std::exchange(stream_came_up_, false)) return;
+  const bool came_up = stream_->take_came_up();
+  if (!lost && !came_up) return;
   // An allocation made over TCP lives as long as its connection: a new one needs a new client.
   retry_at_.reset();
   new_client(device, now, wall);
@@ -296,9 +305,6 @@ void RelayLink::on_timer(core::Device& device, Instant now, WallTime wall) {
       stream_->drop(now, "the allocation failed" + (last_error_.empty() ? "" : ": " + last_error_));
     }
     stream_->connect(now);
-    // Frames left in the stream's buffer at the last pump's limit go to the socket now: it
-    // wakes the loop, where nothing else would.
-    if (stream_->backlog() && stream_->pump(recv_.capacity(), now)) stream_came_up_ = true;
     on_stream_change(device, now, wall);
   } else if (retry_at_ && now >= *retry_at_) {
     retry_at_.reset();

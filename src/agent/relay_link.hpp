@@ -42,12 +42,14 @@ class RelayLink {
                                                                 bool dont_fragment, Instant now,
                                                                 WallTime wall);
 
-  // Over TCP: the stream's epoll set (stable across reconnects); the socket's fd otherwise.
-  int fd() const { return stream_ ? stream_->fd() : socket_.fd(); }
+  // Over TCP/TLS: the stream's epoll set (stable across reconnects); the socket's otherwise.
+  int fd() const { return stream_ ? stream_->fd() : socket_->fd(); }
+  // TURN over TCP/TLS: the data path takes frames with receive_frames(), not datagrams.
+  bool over_stream() const { return stream_.has_value(); }
   const Endpoint& server() const { return server_; }
   // The socket's mark (FwMark); over TCP/TLS, the stream's connections carry it.
   [[nodiscard]] Status set_mark(uint32_t mark) {
-    if (!stream_) return socket_.set_mark(mark);
+    if (!stream_) return socket_->set_mark(mark);
     stream_->set_mark(mark);
     return {};
   }
@@ -77,12 +79,19 @@ class RelayLink {
   // message's (peer, bytes inside the datagram); the rest goes to the client.
   io::RecvBatch& recv_batch() { return recv_; }
   [[nodiscard]] Result<size_t> receive();
+  // Over TCP/TLS: up to frames.size() whole frames off the stream, writable views valid until
+  // the next call (RelayStream::pump); then handle_message() on each.
+  size_t receive_frames(std::span<MutableBytes> frames, Instant now);
   // One datagram from `from`: relayed data is returned as (peer, bytes inside `datagram`);
   // control messages are consumed, everything else counted as a drop in the device.
   std::optional<std::pair<Endpoint, MutableBytes>> handle_datagram(core::Device& device,
                                                                    const Endpoint& from,
                                                                    MutableBytes datagram,
                                                                    Instant now);
+  // The same for a message known to come from the relay (a frame off its stream).
+  std::optional<std::pair<Endpoint, MutableBytes>> handle_message(core::Device& device,
+                                                                  MutableBytes message,
+                                                                  Instant now);
 
   // After a batch of handle_datagram(): the client's answers and events.
   void after_input(core::Device& device, Instant now);
@@ -98,7 +107,7 @@ class RelayLink {
   IpAddress::Family family() const { return family_; }
 
  private:
-  RelayLink(const config::RelayConfig& config, Endpoint server, io::UdpSocket socket,
+  RelayLink(const config::RelayConfig& config, Endpoint server, std::optional<io::UdpSocket> socket,
             std::optional<RelayStream> stream, Instant now, WallTime wall);
   core::TurnConfig turn_config(WallTime wall) const;
   // A fresh client (a new allocation) for the relayed peers, their framing back to Send.
@@ -130,7 +139,7 @@ class RelayLink {
 
   config::RelayConfig config_;
   Endpoint server_;
-  io::UdpSocket socket_;
+  std::optional<io::UdpSocket> socket_;  // over UDP
   std::unique_ptr<core::TurnClient> client_;
   std::vector<RelayedPeer> peers_;
   io::SendBatch batch_;
@@ -139,8 +148,7 @@ class RelayLink {
   io::RecvBatch recv_;
   std::optional<Instant> retry_at_;  // after a terminal failure: a fresh allocation then
   std::string last_error_;
-  std::optional<RelayStream> stream_;  // TURN over TCP (Url ...?transport=tcp)
-  bool stream_came_up_ = false;
+  std::optional<RelayStream> stream_;  // TURN over TCP or TLS (?transport=tcp, turns:)
   IpAddress::Family family_ = IpAddress::Family::kV4;
 };
 

@@ -107,7 +107,7 @@ void RelayLink::send_framed(Bytes message) {
   }
   control_.clear();
   (void)control_.add(server_, message);
-  auto sent = socket_.send(control_);
+  auto sent = socket_->send(control_);
   if (!sent || *sent == 0 || control_.error(0) != 0)
     log::debug("a message to the relay {} was not sent", server_.to_string());
   control_.clear();

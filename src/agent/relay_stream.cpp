@@ -1,26 +1,30 @@
 // TURN over TCP or TLS for the agent's relay: a nonblocking connect (and handshake), a write
-// queue reserved once, and frames split off the stream (wire/stun_tcp_framing.hpp) handed to
-// the link's socket.
+// queue reserved once, and frames split off the stream (wire/stun_tcp_framing.hpp) in its own
+// receive buffer, handed to the data path in place.
 #include "agent/relay_stream.hpp"
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 #include <fmt/core.h>
 
 #include "base/log.hpp"
+#include "wire/stun_tcp_framing.hpp"
 
 namespace tern::agent {
 namespace {
 
-constexpr uint64_t kTokenInbox = 1;
-constexpr uint64_t kTokenStream = 2;
+constexpr uint64_t kTokenStream = 1;
 // Reconnects start at 1 s and double up to 30 s; a connection that allocated resets it.
 constexpr Duration kFirstBackoff = std::chrono::seconds(1);
 constexpr Duration kMaxBackoff = std::chrono::seconds(30);
 // Frames waiting for the socket: beyond this, new ones are refused (counted as send failures).
 constexpr size_t kOutQueue = 1 << 20;
-constexpr size_t kReadChunk = 65536;
+// Room for the largest frame (a STUN message of 64 KiB) and, at full speed, many small ones
+// per read.
+constexpr size_t kReceiveBuffer = 256 * 1024;
+static_assert(kReceiveBuffer >= 2 * wire::kStunStreamMaxFrame);
 
 // A certificate this host cannot trust: name the [Relay] key that fixes it (the TLS layer's
 // text speaks of the doctor's --ca-file).
@@ -45,29 +49,18 @@ bool relay_url_is_tcp(std::string_view url) {
          });
 }
 
-RelayStream::RelayStream(const Endpoint& server, io::Poller poller, io::UdpSocket bridge,
-                         Endpoint inbox, RelayStreamOptions options)
+RelayStream::RelayStream(const Endpoint& server, io::Poller poller, RelayStreamOptions options)
     : server_(server),
       poller_(std::move(poller)),
-      bridge_(std::move(bridge)),
-      inbox_(inbox),
-      source_(Endpoint{IpAddress::v4({127, 0, 0, 1}), bridge_.local_port()}),
       options_(std::move(options)),
-      in_(kReadChunk),
-      handover_(64) {
+      rx_(kReceiveBuffer) {
   out_.reserve(kOutQueue);
 }
 
-Result<RelayStream> RelayStream::open(const Endpoint& server, int inbox_fd, uint16_t inbox_port,
-                                      RelayStreamOptions options) {
+Result<RelayStream> RelayStream::open(const Endpoint& server, RelayStreamOptions options) {
   auto poller = io::Poller::create();
   if (!poller) return fail("the relay's poller: " + poller.error().message);
-  auto bridge = io::UdpSocket::bind(Endpoint{IpAddress::v4({127, 0, 0, 1}), 0});
-  if (!bridge) return fail("the relay's loopback socket: " + bridge.error().message);
-  if (auto st = poller->add(inbox_fd, kTokenInbox, true, false); !st)
-    return fail(st.error().message);
-  return RelayStream(server, std::move(*poller), std::move(*bridge),
-                     Endpoint{IpAddress::v4({127, 0, 0, 1}), inbox_port}, std::move(options));
+  return RelayStream(server, std::move(*poller), std::move(options));
 }
 
 bool RelayStream::connected() const {
@@ -93,8 +86,7 @@ void RelayStream::connect(Instant now) {
   } else {
     tcp_ = std::move(*s);
   }
-  framer_ = wire::StunStreamFramer();
-  in_start_ = in_end_ = 0;
+  rx_start_ = rx_end_ = 0;
   out_.clear();
   out_start_ = 0;
   if (auto st = poller_.add(sock(), kTokenStream, true, true); !st) {
@@ -126,7 +118,10 @@ void RelayStream::drop(Instant now, std::string_view why) {
 
 void RelayStream::watch() {
   if (down()) return;
-  const bool want = !connected() || out_start_ < out_.size() || tls_wait_ == io::IoWait::kWrite;
+  // Write readiness also stands for a backlog: the socket is writable at once, so fd() signals
+  // and the loop pumps again, where no new bytes would wake it.
+  const bool want =
+      !connected() || out_start_ < out_.size() || tls_wait_ == io::IoWait::kWrite || backlog_;
   if (want == watching_write_) return;
   if (poller_.modify(sock(), kTokenStream, true, want)) watching_write_ = want;
 }
@@ -189,12 +184,11 @@ bool RelayStream::queue(Bytes frame) {
   return true;
 }
 
-bool RelayStream::pump(size_t frames, Instant now) {
+size_t RelayStream::pump(std::span<MutableBytes> frames, Instant now) {
   backlog_ = false;
-  if (down()) return false;
-  bool came_up = false;
+  if (down()) return 0;
   if (!connected()) {
-    if (!finish(now)) return false;
+    if (!finish(now)) return 0;
     if (tls_) {
       (void)tls_->tcp().set_no_delay(true);
       log::info("relay: connected to {} over TLS ({}, {})", server_.to_string(), tls_->protocol(),
@@ -206,39 +200,37 @@ bool RelayStream::pump(size_t frames, Instant now) {
     backoff_ = Duration{};
     failures_ = 0;
     last_error_.clear();
-    came_up = true;
+    came_up_ = true;
   }
   write_out(now);
-  size_t handed = 0;
-  while (!down() && handed < frames) {
-    const size_t fed = framer_.feed(Bytes(in_.data() + in_start_, in_end_ - in_start_));
-    in_start_ += fed;
-    handover_.clear();
-    while (handed < frames && !handover_.full()) {
-      auto f = framer_.next();
-      if (!f) {
-        drop(now, "the relay sent what is not STUN or ChannelData (" +
-                      std::string(wire::stream_framing_error_name(f.error())) + ")");
-        return came_up;
-      }
-      if (!*f) break;
-      (void)handover_.add(inbox_, (*f)->bytes);
-      ++handed;
-    }
-    if (handover_.size() > 0) {
-      // Loopback: each datagram is in the inbox when send returns.
-      if (auto sent = bridge_.send(handover_); !sent) {
-        log::debug("relay: handing frames over failed: {}", sent.error().message);
-      }
-      handover_.clear();
-      continue;  // the framer may hold more whole frames
-    }
-    if (in_start_ < in_end_) {  // fed only partly: next() made room, unless the framer is stuck
-      if (fed > 0) continue;
-      drop(now, "a frame larger than the framer takes");
+  // The frames handed out last time are done with: what follows them moves to the front.
+  if (rx_start_ > 0) {
+    std::memmove(rx_.data(), rx_.data() + rx_start_, rx_end_ - rx_start_);
+    rx_end_ -= rx_start_;
+    rx_start_ = 0;
+  }
+  size_t n = 0;
+  bool drained = false;
+  while (!down() && n < frames.size()) {
+    uint8_t* head = rx_.data() + rx_start_;
+    const size_t have = rx_end_ - rx_start_;
+    auto size = wire::stream_frame_size(Bytes(head, have));
+    if (!size) {
+      drop(now, "the relay sent what is not STUN or ChannelData (" +
+                    std::string(wire::stream_framing_error_name(size.error())) + ")");
       break;
     }
-    auto r = read_some(MutableBytes(in_.data(), in_.size()));
+    if (*size && **size <= have) {
+      size_t length = **size;
+      if ((head[0] & 0xC0) == 0x40) length = 4 + ((size_t{head[2]} << 8) | head[3]);  // unpadded
+      frames[n++] = MutableBytes(head, length);
+      rx_start_ += **size;
+      continue;
+    }
+    // No whole frame at the head: read more behind it, unless the buffer is full of frames
+    // handed out in this call (the next call makes room).
+    if (rx_end_ == rx_.size()) break;
+    auto r = read_some(MutableBytes(rx_.data() + rx_end_, rx_.size() - rx_end_));
     if (!r) {
       drop(now, r.error().message);
       break;
@@ -247,15 +239,15 @@ bool RelayStream::pump(size_t frames, Instant now) {
       drop(now, "the relay closed it");
       break;
     }
-    if (r->would_block()) break;
-    in_start_ = 0;
-    in_end_ = r->bytes;
+    if (r->would_block()) {
+      drained = true;
+      break;
+    }
+    rx_end_ += r->bytes;
   }
-  // TLS may hold decrypted bytes the socket no longer signals: a TLS read that did not end
-  // in a wait leaves a backlog too.
-  backlog_ = !down() && (handed >= frames || (tls_ && tls_wait_ == io::IoWait::kNone));
+  backlog_ = !down() && !drained;
   watch();
-  return came_up;
+  return n;
 }
 
 }  // namespace tern::agent

@@ -1,12 +1,14 @@
 // The relay's TCP or TLS connection (Url = turn:HOST:PORT?transport=tcp, turns:HOST[:PORT]):
 // TURN over a stream (RFC 8656 §12.5: STUN messages and ChannelData padded to 4, one after
-// another), connected without blocking (TLS handshake included) and made again after a loss. The
-// data path reads the relay as datagrams (pump_relay), so each frame taken off the stream is handed
-// over as one loopback datagram to the link's own UDP socket; fd() is an epoll set of both, stable
-// across reconnects.
+// another), connected without blocking (TLS handshake included) and made again after a loss.
+// The data path takes the frames straight off the stream's receive buffer (pump_relay), each a
+// whole STUN message or ChannelData, in place: no copy beyond the read itself. fd() is an epoll
+// set holding the connection's socket, so it stays the same fd across reconnects.
 #pragma once
 
 #include <optional>
+#include <span>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -17,8 +19,6 @@
 #include "io/poller.hpp"
 #include "io/tcp_stream.hpp"
 #include "io/tls_stream.hpp"
-#include "io/udp_socket.hpp"
-#include "wire/stun_tcp_framing.hpp"
 
 namespace tern::agent {
 
@@ -40,9 +40,7 @@ struct RelayStreamOptions {
 
 class RelayStream {
  public:
-  // `inbox_fd`, on 127.0.0.1:`inbox_port`, is the link's socket the frames are delivered to.
-  [[nodiscard]] static Result<RelayStream> open(const Endpoint& server, int inbox_fd,
-                                                uint16_t inbox_port,
+  [[nodiscard]] static Result<RelayStream> open(const Endpoint& server,
                                                 RelayStreamOptions options = {});
 
   bool tls() const { return options_.tls.has_value(); }
@@ -54,8 +52,6 @@ class RelayStream {
   uint32_t failures() const { return failures_; }
 
   int fd() const { return poller_.fd(); }
-  // The loopback address frames arrive from: nothing else is taken as the relay's.
-  const Endpoint& source() const { return source_; }
   bool connected() const;
   bool down() const { return !tcp_ && !tls_; }
   // Starts a connect (when down and its time has come).
@@ -64,9 +60,11 @@ class RelayStream {
     return down() ? std::optional(retry_at_) : std::nullopt;
   }
 
-  // Progress without blocking: finishes a connect, writes what waits, and hands up to `frames`
-  // frames over to the inbox. Returns true once when the connection has just come up.
-  bool pump(size_t frames, Instant now);
+  // Progress without blocking: finishes a connect (and handshake), writes what waits, and
+  // takes up to frames.size() whole frames off the stream into `frames`: STUN messages, and
+  // ChannelData without its stream padding. They are writable views into the stream's
+  // receive buffer, valid until the next pump() or connect(). Returns how many.
+  size_t pump(std::span<MutableBytes> frames, Instant now);
   // Queues a whole frame (STUN or padded ChannelData) and writes what the socket takes.
   // False when the stream is not up or its queue is full.
   bool send(Bytes frame, Instant now) {
@@ -77,10 +75,11 @@ class RelayStream {
   // The same in two steps, so that a batch leaves in one write.
   bool queue(Bytes frame);
   void write(Instant now) { write_out(now); }
-  // pump() stopped at its limit with bytes still buffered: call it again without waiting for
-  // the socket (which may have nothing more to signal).
+  // pump() stopped before the socket said it had nothing more (at its frame limit, or TLS may
+  // hold decrypted bytes): fd() then signals at once, so that the loop calls pump() again.
   bool backlog() const { return backlog_; }
-  // The connection went away since the last call (the allocation with it).
+  // The connection came up, or went away (the allocation with it), since the last call.
+  bool take_came_up() { return std::exchange(came_up_, false); }
   bool take_lost() { return std::exchange(lost_, false); }
   // Ends the connection now and connects again after the backoff.
   void drop(Instant now, std::string_view why);
@@ -89,8 +88,7 @@ class RelayStream {
   RelayStream& operator=(RelayStream&&) noexcept = default;
 
  private:
-  RelayStream(const Endpoint& server, io::Poller poller, io::UdpSocket bridge, Endpoint inbox,
-              RelayStreamOptions options);
+  RelayStream(const Endpoint& server, io::Poller poller, RelayStreamOptions options);
   void write_out(Instant now);
   void watch();
   // Finishes the TCP connect and the TLS handshake: true once they are done.
@@ -102,9 +100,6 @@ class RelayStream {
 
   Endpoint server_;
   io::Poller poller_;
-  io::UdpSocket bridge_;  // sends frames to the inbox
-  Endpoint inbox_;
-  Endpoint source_;
   RelayStreamOptions options_;
   // One of the two while connected or connecting: TLS runs its own TCP stream.
   std::optional<io::TcpStream> tcp_;
@@ -112,15 +107,16 @@ class RelayStream {
   io::IoWait tls_wait_ = io::IoWait::kNone;  // what the handshake or a read waits for
   std::string last_error_;
   uint32_t failures_ = 0;
-  wire::StunStreamFramer framer_;
-  std::vector<uint8_t> in_;  // read from the stream, not yet fed to the framer
-  size_t in_start_ = 0;
-  size_t in_end_ = 0;
+  // Read from the stream: frames handed out by the last pump() before rx_start_, then the
+  // bytes of frames not yet whole (allocated once, room for the largest frame).
+  std::vector<uint8_t> rx_;
+  size_t rx_start_ = 0;
+  size_t rx_end_ = 0;
   std::vector<uint8_t> out_;  // frames not yet written (capacity reserved once)
   size_t out_start_ = 0;
-  io::SendBatch handover_;
   Instant retry_at_{};
   Duration backoff_{};
+  bool came_up_ = false;
   bool lost_ = false;
   bool backlog_ = false;
   bool watching_write_ = false;
