@@ -2,9 +2,10 @@
 # The agent's TURN relay over TLS (Url = turns:HOST[:PORT], RFC 7065; issue 4 §2): A reaches B
 # only through its allocation on coturn, made on a TLS connection checked against the test's
 # CA (CA = in [Relay]) and the Url's host. coturn listens on TLS only, so nothing of A's relay
-# traffic can go in the clear. Ping (v4, v6, 1400-byte DF) and iperf3 both ways; coturn
-# restarted -> A connects again and allocates anew; a second agent trusting another CA never
-# connects and its status names the certificate problem and the CA key that fixes it.
+# traffic can go in the clear; the connection carries A's FwMark (SO_MARK before connect).
+# Ping (v4, v6, 1400-byte DF) and iperf3 both ways; coturn restarted -> A connects again and
+# allocates anew; a second agent trusting another CA never connects and its status names the
+# certificate problem and the CA key that fixes it.
 #
 #  +--------------+        +--------------------------+        +--------------+
 #  | ns A         |  TLS   | ns S                     |  UDP   | ns B         |
@@ -74,6 +75,7 @@ relay_section() {
     "$RELAY_IP" "$1"
 }
 conf_interface "$TERN_WORK/$ta.conf" "$ka_priv" 51841 "10.83.1.1/24, fd83:1::1/64" 1400
+printf 'FwMark = 0xca6c\n' >>"$TERN_WORK/$ta.conf"
 conf_peer "$TERN_WORK/$ta.conf" "$kb_pub" "10.83.1.2/32, fd83:1::2/128" "$PEER_IP:51840" 25
 relay_section "$TERN_WORK/ca.pem" >>"$TERN_WORK/$ta.conf"
 conf_interface "$TERN_WORK/$tb.conf" "$kb_priv" 51840 "10.83.1.2/24, fd83:1::2/64" 1400
@@ -85,11 +87,12 @@ status_a() { status_of "$ta"; }
 relayed() { status_a | jq -r '.interfaces[0].relay.relayed_address // "null"'; }
 allocated() { [ "$(relayed)" != null ]; }
 wait_until 15 "A's allocation over TLS (relay: $(status_a | jq -c '.interfaces[0].relay'))" allocated
-[ -n "$(ip netns exec "$A" ss -Htn state established "dport = :5349")" ] ||
-  fail "A has no TCP connection to the relay's TLS port"
+conn=$(ip netns exec "$A" ss -Htne state established "dport = :5349")
+[ -n "$conn" ] || fail "A has no TCP connection to the relay's TLS port"
+[[ "$conn" == *"fwmark:0xca6c"* ]] || fail "the relay's TLS connection lacks FwMark 0xca6c: $conn"
 grep -q "over TLS (TLSv1" "$TERN_WORK/$ta.log" || fail "A's log does not say it connected over TLS"
 ok "A's relayed address over TLS: $(relayed) ($(grep -o 'over TLS ([^)]*)' \
-  "$TERN_WORK/$ta.log" | head -n 1))"
+  "$TERN_WORK/$ta.log" | head -n 1)), the connection marked with FwMark 0xca6c"
 ping_check "$A" 10.83.1.2 5 5 20
 ping_check "$A" fd83:1::2 5 5 20
 ping_check "$B" 10.83.1.1 5 5 20
