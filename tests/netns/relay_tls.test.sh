@@ -86,7 +86,8 @@ status_of() { ip netns exec "$A" timeout 5 "$TERN" status "$1" --json 2>/dev/nul
 status_a() { status_of "$ta"; }
 relayed() { status_a | jq -r '.interfaces[0].relay.relayed_address // "null"'; }
 allocated() { [ "$(relayed)" != null ]; }
-wait_until 15 "A's allocation over TLS (relay: $(status_a | jq -c '.interfaces[0].relay'))" allocated
+wait_until 15 "A's allocation over TLS (relay: $(status_a | jq -c '.interfaces[0].relay'))" \
+  allocated
 conn=$(ip netns exec "$A" ss -Htne state established "dport = :5349")
 [ -n "$conn" ] || fail "A has no TCP connection to the relay's TLS port"
 [[ "$conn" == *"fwmark:0xca6c"* ]] || fail "the relay's TLS connection lacks FwMark 0xca6c: $conn"
@@ -108,7 +109,8 @@ iperf() {
   ip netns exec "$B" timeout 20 iperf3 -s -1 -B 10.83.1.2 >/dev/null 2>&1 &
   track_pid "$!"
   wait_until 10 "iperf3 to listen in B" listening "$B" 5201
-  ip netns exec "$A" timeout 15 iperf3 -c 10.83.1.2 -t 3 -J "$@" | jq '.end.sum_received.bits_per_second'
+  ip netns exec "$A" timeout 15 iperf3 -c 10.83.1.2 -t 3 -J "$@" |
+    jq '.end.sum_received.bits_per_second'
 }
 up=$(iperf)
 down=$(iperf -R)
