@@ -294,6 +294,15 @@ ratio() {
   fi
 }
 
+# ratio_moved A B: A / B, unless B moved under 1 Mbit/s (a stalled stream is no divisor).
+ratio_moved() {
+  if [ -n "${2:-}" ] && awk -v b="$2" 'BEGIN { exit !(b < 1e6) }'; then
+    echo "n/a (it stalled)"
+  else
+    ratio "$@"
+  fi
+}
+
 printf '\n%-36s %-16s %-12s %-12s %-11s %s\n' "implementation" "path" "1500 Mbit/s" \
   "$middle Mbit/s" "$middle/1500" "recovery after 1500 -> $middle"
 for key in $keys; do
@@ -309,8 +318,8 @@ if [ "$path" = direct ]; then
   printf '\nratios tern / each wireguard-go (the same path)\n'
   for other in debian upstream; do
     printf '  tern / %-36s 1500 path %-8s %s path %s\n' "${label[$other]}" \
-      "$(ratio "${big[tern]:-}" "${big[$other]:-}")" "$middle" \
-      "$(ratio "${small[tern]:-}" "${small[$other]:-}")"
+      "$(ratio_moved "${big[tern]:-}" "${big[$other]:-}")" "$middle" \
+      "$(ratio_moved "${small[tern]:-}" "${small[$other]:-}")"
   done
 else
   printf '\nno tern / wireguard-go ratios on a relayed path: compare with a --path direct run\n'
@@ -332,9 +341,11 @@ printf 'load average at the end: %s\n' "$load_end"
   --arg transport "$transport" --arg load "$load_end" --arg probing "$probing" '
   (map({(.key): .}) | add) as $r
   | def ratio(a; b): if a != null and b != null and b > 0 then a / b else null end;
-  def vs(o): {full: ratio($r.tern.tcp_full_path_bits_per_second;
+  # A stream that moved under 1 Mbit/s stalled: no ratio against it.
+  def ratio_moved(a; b): if b != null and b < 1e6 then null else ratio(a; b) end;
+  def vs(o): {full: ratio_moved($r.tern.tcp_full_path_bits_per_second;
                           $r[o].tcp_full_path_bits_per_second),
-              small: ratio($r.tern.tcp_small_path_bits_per_second;
+              small: ratio_moved($r.tern.tcp_small_path_bits_per_second;
                            $r[o].tcp_small_path_bits_per_second)};
   {config: {seconds: ($secs | tonumber), middle_mtu: ($middle | tonumber),
             underlay: ("ipv" + $under), icmp_ptb: $icmp, recovery_limit: ($limit | tonumber),
