@@ -145,6 +145,11 @@ std::optional<PeerInfo> Device::peer_info(PeerId id) const {
   return info;
 }
 
+std::optional<Endpoint> Device::endpoint(PeerId id) const {
+  const Peer* p = peer(id);
+  return p ? p->endpoint : std::nullopt;
+}
+
 Peer* Device::peer(PeerId id) {
   auto it = peers_.find(id);
   return it == peers_.end() ? nullptr : it->second.get();

@@ -141,6 +141,10 @@ class Device {
 
   std::vector<PeerId> peer_ids() const;
   std::optional<PeerInfo> peer_info(PeerId id) const;
+  // Allocation-free, for what runs every loop turn (the relay following its peers' endpoints);
+  // peer_info copies the allowed IPs. endpoint: nullopt when none is known or no such peer.
+  bool has_peer(PeerId id) const { return peer(id) != nullptr; }
+  std::optional<Endpoint> endpoint(PeerId id) const;
 
   // ---- Data path ----
   // `buffer` holds the IP packet at [kSendHeadroom, kSendHeadroom + length) and has
