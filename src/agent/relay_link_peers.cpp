@@ -42,20 +42,21 @@ bool RelayLink::choose_family(core::Device& device, Instant now) {
 void RelayLink::follow_endpoints(core::Device& device, Instant now) {
   bool moved = false;
   for (auto it = peers_.begin(); it != peers_.end();) {
-    const auto info = device.peer_info(it->id);
-    if (!info) {  // removed from the device (UAPI): nothing to relay any more
+    // Every loop turn: the device's allocation-free accessors, not peer_info (a copy).
+    if (!device.has_peer(it->id)) {  // removed from the device (UAPI): nothing to relay any more
       client_->remove_peer(it->endpoint);
       it = peers_.erase(it);
       moved = true;
       continue;
     }
-    if (info->endpoint && *info->endpoint != it->endpoint) {
+    const std::optional<Endpoint> now_at = device.endpoint(it->id);
+    if (now_at && *now_at != it->endpoint) {
       log::info("relay: peer {} moved to {}: relayed there", it->endpoint.to_string(),
-                info->endpoint->to_string());
+                now_at->to_string());
       // The new one first: a permission shared by both (same address) is kept, not asked anew.
-      client_->add_peer(*info->endpoint, now);
+      client_->add_peer(*now_at, now);
       client_->remove_peer(it->endpoint);
-      it->endpoint = *info->endpoint;
+      it->endpoint = *now_at;
       moved = true;
     }
     ++it;
