@@ -1,7 +1,8 @@
 # shellcheck shell=bash disable=SC2153,SC2034 # lib.sh variables; results read by the caller
-# Helpers for the scenarios through the agent's TURN relay (mtu_relay*, relay_tcp), sourced after
-# lib.sh and lib_mtu.sh: the far peer's namespace behind the relay's, coturn, and a tern pair in
-# which A reaches B only through its allocation (Relay = on) while B learns A's relayed address.
+# Helpers for the scenarios through the agent's TURN relay (mtu_relay*, relay_tcp, relay_tls),
+# sourced after lib.sh and lib_mtu.sh: the far peer's namespace behind the relay's, coturn (UDP,
+# TCP or TLS), and a tern pair in which A reaches B only through its allocation (Relay = on)
+# while B learns A's relayed address; iperf3 both ways, coturn restarted.
 #
 #   ns S (the relay) c0 203.0.113.1/24 2001:db8:3::1/64 --- d0 203.0.113.2/24 2001:db8:3::2/64 ns P
 # P's default routes point at S; nobody routes 203.0.113.0/24 or 2001:db8:3::/64 towards A.
@@ -28,29 +29,68 @@ relay_peer_ns() {
 relay_coturn() {
   local ns=$1 listen=$2 relayed=$3
   shift 3
+  relay_turnserver "$ns" "$listen" "$relayed" --no-tls "$@"
+}
+
+# relay_coturn_tls NS LISTEN_IP RELAY_IP CERT KEY [turnserver options...]: the same on TLS only
+# (LISTEN_IP:5349 with CERT and its KEY; no UDP, no plain TCP).
+relay_coturn_tls() {
+  local ns=$1 listen=$2 relayed=$3 cert=$4 key=$5
+  shift 5
+  relay_turnserver "$ns" "$listen" "$relayed" --tls-listening-port 5349 --cert "$cert" \
+    --pkey "$key" --no-udp --no-tcp "$@"
+}
+
+# relay_turnserver NS LISTEN_IP RELAY_IP [options...]: what both start; RELAY_COTURN_NS is NS.
+relay_turnserver() {
+  local ns=$1 listen=$2 relayed=$3
+  shift 3
   ip netns exec "$ns" timeout "$TERN_PROCESS_LIFETIME" turnserver -n --log-file stdout \
     --listening-ip "$listen" --relay-ip "$relayed" --listening-port 3478 \
-    --min-port 49152 --max-port 49352 --no-dtls --no-tls --no-cli --fingerprint \
+    --min-port 49152 --max-port 49352 --no-dtls --no-cli --fingerprint \
     --realm tern.test --lt-cred-mech --user alice:s3cret "$@" >>"$TERN_WORK/coturn.log" 2>&1 &
   RELAY_COTURN=$!
+  RELAY_COTURN_NS=$ns
   track_pid "$RELAY_COTURN"
 }
 
-# relay_listening NS PROTO(u|t): coturn listens on PROTO port 3478 in NS.
-relay_listening() { [ -n "$(ip netns exec "$1" ss "-Hl${2}n" "sport = :3478")" ]; }
+# relay_no_direct NS: NS reaches B (RELAY_PEER_V4, RELAY_PEER_V6) by no route of its own, so a
+# tunnel that works proves the relayed path.
+relay_no_direct() {
+  local to
+  for to in "$RELAY_PEER_V4" "$RELAY_PEER_V6"; do
+    if ip netns exec "$1" ping -n -q -c 1 -W 1 "$to" >/dev/null 2>&1; then
+      fail "A reaches B ($to) directly: the test would not prove the relayed path"
+    fi
+  done
+}
 
-# relay_pair NS_A IFACE_A NS_B IFACE_B O4 O6 PORT MTU ENDPOINT URL: tern on A (Relay = on for
-# its peer B at ENDPOINT; [Relay] Url = URL as alice) and on B (listening on PORT, no endpoint:
-# it learns A's relayed address). Overlay O4.1 / O6::1 on A, O4.2 / O6::2 on B; A on PORT + 1.
+# relay_listening NS PROTO(u|t) [PORT]: coturn listens on PROTO port PORT (3478) in NS.
+relay_listening() { [ -n "$(ip netns exec "$1" ss "-Hl${2}n" "sport = :${3:-3478}")" ]; }
+
+# relay_section URL [LINE...]: the [Relay] section of a peer with Relay = on, as alice, with
+# further lines (CA = ...) after the credentials.
+relay_section() {
+  printf 'Relay = on\n\n[Relay]\nUrl = %s\nUsername = alice\nPassword = s3cret\n' "$1"
+  shift
+  [ $# -eq 0 ] || printf '%s\n' "$@"
+}
+
+# relay_pair NS_A IFACE_A NS_B IFACE_B O4 O6 PORT MTU ENDPOINT URL [RELAY_LINE [IFACE_LINE]]:
+# tern on A (Relay = on for its peer B at ENDPOINT; [Relay] Url = URL as alice, and RELAY_LINE
+# there) and on B (listening on PORT, no endpoint: it learns A's relayed address). Overlay
+# O4.1 / O6::1 on A, O4.2 / O6::2 on B; A on PORT + 1, IFACE_LINE in A's [Interface] (FwMark).
+# RELAY_PUB_B is B's public key.
 relay_pair() {
   local na=$1 ia=$2 nb=$3 ib=$4 o4=$5 o6=$6 port=$7 mtu=$8 endpoint=$9 url=${10}
-  local ka_priv ka_pub kb_priv kb_pub
+  local relay_line=${11:-} iface_line=${12:-}
+  local ka_priv ka_pub kb_priv
   read -r ka_priv ka_pub < <(keypair)
-  read -r kb_priv kb_pub < <(keypair)
+  read -r kb_priv RELAY_PUB_B < <(keypair)
   conf_interface "$TERN_WORK/$ia.conf" "$ka_priv" $((port + 1)) "$o4.1/24, $o6::1/64" "$mtu"
-  conf_peer "$TERN_WORK/$ia.conf" "$kb_pub" "$o4.2/32, $o6::2/128" "$endpoint" 25
-  printf 'Relay = on\n\n[Relay]\nUrl = %s\nUsername = alice\nPassword = s3cret\n' "$url" \
-    >>"$TERN_WORK/$ia.conf"
+  [ -z "$iface_line" ] || printf '%s\n' "$iface_line" >>"$TERN_WORK/$ia.conf"
+  conf_peer "$TERN_WORK/$ia.conf" "$RELAY_PUB_B" "$o4.2/32, $o6::2/128" "$endpoint" 25
+  relay_section "$url" ${relay_line:+"$relay_line"} >>"$TERN_WORK/$ia.conf"
   conf_interface "$TERN_WORK/$ib.conf" "$kb_priv" "$port" "$o4.2/24, $o6::2/64" "$mtu"
   conf_peer "$TERN_WORK/$ib.conf" "$ka_pub" "$o4.1/32, $o6::1/128"
   peer_up "$nb" "$ib" "$TERN_WORK/$ib.conf" tern
@@ -70,4 +110,55 @@ relay_bound() { [ "$(relay_channel "$1" "$2")" -gt 0 ]; }
 relay_wait_allocated() {
   wait_until "$3" "$2's allocation (relay: $(relay_json "$1" "$2"))" relay_allocated "$1" "$2"
   RELAYED=$(relay_relayed "$1" "$2")
+}
+
+# relay_connected NS IFACE PORT: A holds an established TCP connection to the relay's PORT.
+relay_connected() { [ -n "$(ip netns exec "$1" ss -Htn state established "dport = :$3")" ]; }
+relay_lost() { ! relay_allocated "$1" "$2" || ! relay_connected "$@"; }
+
+# relay_restart NS IFACE PORT START...: coturn (RELAY_COTURN) stops; once A noticed, START
+# starts it again, listening on TCP PORT; A must connect again and allocate anew.
+relay_restart() {
+  local ns=$1 iface=$2 port=$3
+  shift 3
+  kill "$RELAY_COTURN"
+  wait "$RELAY_COTURN" 2>/dev/null || true
+  wait_until 10 "A to notice the lost connection" relay_lost "$ns" "$iface" "$port"
+  "$@"
+  wait_until 10 "turnserver listening again" relay_listening "$RELAY_COTURN_NS" t "$port"
+  wait_until 20 "a new allocation" relay_allocated "$ns" "$iface"
+}
+
+# relay_iperf NS_A NS_B ADDR_B [iperf3 options]: 3 s of iperf3 from A to ADDR_B in B; prints
+# what B received, bit/s.
+relay_iperf() {
+  local na=$1 nb=$2 addr=$3
+  shift 3
+  ip netns exec "$nb" timeout 20 iperf3 -s -1 -B "$addr" >/dev/null 2>&1 &
+  track_pid "$!"
+  wait_until 10 "iperf3 to listen in $nb" listening "$nb" 5201
+  ip netns exec "$na" timeout 15 iperf3 -c "$addr" -t 3 -J "$@" |
+    jq '.end.sum_received.bits_per_second'
+}
+
+# relay_iperf_both NS_A NS_B ADDR_B LEG: iperf3 both ways through the relay, each above 1 Mbit/s;
+# UP (A -> B) and DOWN (B -> A) in Mbit/s.
+relay_iperf_both() {
+  local up down
+  up=$(relay_iperf "$1" "$2" "$3")
+  down=$(relay_iperf "$1" "$2" "$3" -R)
+  awk -v u="$up" -v d="$down" 'BEGIN { exit !(u > 1e6 && d > 1e6) }' ||
+    fail "iperf3 through the relay over $4: A -> B $up bit/s, B -> A $down bit/s"
+  UP=$(awk -v v="$up" 'BEGIN { printf "%.0f", v / 1e6 }')
+  DOWN=$(awk -v v="$down" 'BEGIN { printf "%.0f", v / 1e6 }')
+  ok "A -> B $UP Mbit/s, B -> A $DOWN Mbit/s over $4"
+}
+
+# relay_keeps_mtu NS IFACE MTU LEG: over a stream leg the overlay MTU stays the configured MTU
+# (a path MTU found over TCP says nothing; docs/path-probes.md).
+relay_keeps_mtu() {
+  local got
+  got=$(tern_peer_json "$1" "$2" overlay_mtu)
+  [ "$got" = "$3" ] || fail "overlay MTU $got over a $4 leg (configured $3)"
+  ok "overlay MTU stays the configured $3 over the $4 leg"
 }
