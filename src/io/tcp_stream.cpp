@@ -6,6 +6,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <cstddef>
+
 #include <fmt/core.h>
 
 #include "io/sockaddr.hpp"
@@ -67,6 +69,13 @@ Result<TcpStream> TcpStream::connect(const Endpoint& to, const TcpConnectOptions
     return fail(fmt::format("setting fwmark {:#x} (SO_MARK) on a TCP socket failed: {}{}",
                             options.mark, errno_text(err),
                             err == EPERM ? "; marking packets needs root or CAP_NET_ADMIN" : ""));
+  }
+  if (options.mss != 0) {
+    const int mss = options.mss;
+    if (::setsockopt(fd, IPPROTO_TCP, TCP_MAXSEG, &mss, sizeof mss) != 0) {
+      return fail(fmt::format("setting the TCP segment size {} (TCP_MAXSEG) failed: {}", mss,
+                              errno_text(errno)));
+    }
   }
   sockaddr_storage ss{};
   socklen_t len = to_sockaddr(to, v6, ss);
@@ -148,6 +157,14 @@ Status TcpStream::set_no_delay(bool on) {
     return fail(fmt::format("setting TCP_NODELAY failed: {}", errno_text(errno)));
   }
   return {};
+}
+
+std::optional<TcpProgress> TcpStream::progress() const {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd_.get(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+  if (len < offsetof(tcp_info, tcpi_sacked)) return std::nullopt;
+  return TcpProgress{info.tcpi_unacked, info.tcpi_retransmits, info.tcpi_snd_mss};
 }
 
 Endpoint TcpStream::local() const {

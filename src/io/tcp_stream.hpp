@@ -33,6 +33,17 @@ struct TcpConnectOptions {
   // SO_MARK on the socket before the SYN leaves (0: none), so that policy routing keeps the
   // connection out of a tunnel that routes everything else (FwMark). Needs CAP_NET_ADMIN.
   uint32_t mark = 0;
+  // TCP_MAXSEG before the SYN (0: the kernel's choice): the largest segment either side sends,
+  // so that a path whose MTU shrank behind an ICMP filter still carries the stream.
+  uint16_t mss = 0;
+};
+
+// What TCP_INFO says of a connection's progress (Linux): enough to tell a stream whose
+// segments vanish (a path MTU black hole) from one that is idle or moving.
+struct TcpProgress {
+  uint32_t unacked = 0;      // segments sent and not yet acknowledged
+  uint32_t retransmits = 0;  // retransmission timeouts in a row (0 once an ack moves on)
+  uint32_t mss = 0;          // the segment size in use now
 };
 
 class TcpStream {
@@ -57,6 +68,8 @@ class TcpStream {
   [[nodiscard]] Status shutdown_write();
   // Small messages leave at once (TCP_NODELAY): STUN transactions are request/response.
   [[nodiscard]] Status set_no_delay(bool on);
+  // TCP_INFO now; nullopt if the kernel will not say (not connected, not a TCP socket).
+  std::optional<TcpProgress> progress() const;
 
   int fd() const { return fd_.get(); }
   // The remote end as given to connect() or as the kernel reports it.
