@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   p.start(now);
   drain();
   while (auto op = r.u8()) {
-    switch (*op % 8) {
+    switch (*op % 9) {
       case 0: {  // time passes; the machine is woken when due
         now += std::chrono::milliseconds(r.u8().value_or(0) * 50);
         if (auto t = p.poll_timeout(); t && *t <= now) p.handle_timeout(now);
@@ -75,6 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case 7:
         p.start(now);
+        break;
+      case 8:  // this host's kernel refused a packet of that size (EMSGSIZE)
+        (void)p.on_too_big_locally(r.u16_be().value_or(0), now);
         break;
     }
     drain();
