@@ -93,31 +93,14 @@ if [ "$json" -eq 1 ]; then exec 3>&1 1>&2; else exec 3>/dev/null; fi
 . "$repo/tests/netns/lib_mtu.sh"
 # shellcheck source=lib_mtu_relay.sh
 . "$repo/bench/lib_mtu_relay.sh"
+# shellcheck source=lib_implementations.sh
+. "$repo/bench/lib_implementations.sh"
 netns_init
 
 keys="debian upstream tern"
-upstream="$repo/../shared/peers/wireguard-go-0.0.20250522"
 TERN=${TERN:-$repo/build/default/tern}
 declare -A label impl status
-label[debian]="wireguard-go (Debian)"
-label[upstream]="wireguard-go 0.0.20250522"
-label[tern]="tern"
-impl[debian]=wireguard-go
-impl[tern]=tern
-if command -v wireguard-go >/dev/null; then
-  status[debian]=ok
-  label[debian]="wireguard-go $(wireguard-go --version | sed -n 's/^wireguard-go v\{0,1\}\([^ ]*\).*/\1/p' | head -n 1) (Debian)"
-else
-  status[debian]="absent (apt-get install wireguard-go)"
-fi
-if [ -x "$upstream" ]; then
-  status[upstream]=ok
-  upstream=$(cd "$(dirname "$upstream")" && pwd)/$(basename "$upstream")
-  impl[upstream]="wireguard-go:$upstream"
-else
-  status[upstream]="absent (no $upstream)"
-fi
-if [ -x "$TERN" ]; then status[tern]=ok; else status[tern]="not built ($TERN)"; fi
+bench_find_implementations
 if [ "$path" = relay ]; then
   for key in debian upstream; do
     [ "${status[$key]}" != ok ] || status[$key]="not run: wireguard-go cannot use a relay itself"

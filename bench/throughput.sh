@@ -52,33 +52,15 @@ if [ "$json" -eq 1 ]; then exec 3>&1 1>&2; else exec 3>/dev/null; fi
 
 # shellcheck source=../tests/netns/lib.sh
 . "$repo/tests/netns/lib.sh"
+# shellcheck source=lib_implementations.sh
+. "$repo/bench/lib_implementations.sh"
 netns_init
 
-upstream="$repo/../shared/peers/wireguard-go-0.0.20250522"
 TERN=${TERN:-$repo/build/default/tern}
 declare -A label impl status
 label[raw]="raw veth (no tunnel)"
-label[debian]="wireguard-go (Debian)"
-label[upstream]="wireguard-go 0.0.20250522"
-label[tern]="tern"
-impl[debian]=wireguard-go
-impl[upstream]="wireguard-go:$upstream"
-impl[tern]=tern
 status[raw]=ok
-if command -v wireguard-go >/dev/null; then
-  status[debian]=ok
-  label[debian]="wireguard-go $(wireguard-go --version | sed -n 's/^wireguard-go v\{0,1\}\([^ ]*\).*/\1/p' | head -n 1) (Debian)"
-else
-  status[debian]="absent (apt-get install wireguard-go)"
-fi
-if [ -x "$upstream" ]; then
-  status[upstream]=ok
-  upstream=$(cd "$(dirname "$upstream")" && pwd)/$(basename "$upstream")
-  impl[upstream]="wireguard-go:$upstream"
-else
-  status[upstream]="absent (no $upstream)"
-fi
-if [ -x "$TERN" ]; then status[tern]=ok; else status[tern]="not built ($TERN)"; fi
+bench_find_implementations
 
 printf 'tern throughput benchmark: iperf3 between two namespaces over one veth\n'
 printf '  TCP: one stream, %s runs x %s s, median | UDP: %s offered, %s-byte datagrams, %s runs, median\n' \
