@@ -7,7 +7,9 @@
 # the leg's MTU drops from 1500 to MIDDLE mid-transfer and recovers within 5 s; sequenced
 # 1400-byte UDP datagrams with DF are never lost silently. Last, wireguard-go as the far peer
 # of a second relayed interface: any WireGuard reaches a relayed tern (a stock peer keeps the
-# configured MTU: it answers no probes). Then B changes port and A, roaming, stays relayed.
+# configured MTU: it answers no probes), and that MTU-1420 tunnel loses its full-size packets on
+# the same leg: the reference failure tern-tern is measured against. Then B changes port and
+# A, roaming, stays relayed.
 #
 #  +------------------+   +-------------------------+   +----------------------+   +---------------+
 #  | ns A             |   | ns R (router)           |   | ns S (relay)         |   | ns B          |
@@ -178,6 +180,13 @@ if command -v "${WIREGUARD_GO:-wireguard-go}" >/dev/null 2>&1; then
   ping_check "$PEER" 10.81.2.1 5 5 20
   ok "wireguard-go answers at $(wg_in "$PEER" show "$gb" endpoints | awk '{ print $2 }')" \
     "(A's second allocation); a stock peer keeps overlay MTU $(tern_peer_json "$MTU_NS_A" "$ga" overlay_mtu)"
+  # The reference failure: wireguard-go answers no probes, so this tunnel keeps MTU 1420 as any
+  # WireGuard would, and a full-size packet no longer fits the leg whose ICMP is dropped: it
+  # vanishes on the way. The tern-tern tunnel carried 1400-byte datagrams on the same leg.
+  if ip netns exec "$MTU_NS_A" ping -n -q -M do -s 1392 -c 3 -W 1 10.81.2.2 >/dev/null 2>&1; then
+    fail "a 1420-byte packet crossed the $MIDDLE leg in the MTU-1420 tunnel: no black hole to prove"
+  fi
+  ok "the same leg swallows the MTU-1420 tunnel's full-size packets (the reference failure)"
 else
   say "wireguard-go is missing: step skipped"
 fi
