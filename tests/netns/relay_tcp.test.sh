@@ -34,9 +34,7 @@ coturn() { relay_coturn "$S" "$RELAY_IP" 203.0.113.1 --no-udp; }
 coturn
 wait_until 10 "turnserver listening on tcp/3478" relay_listening "$S" t
 ! relay_listening "$S" u || fail "coturn listens on UDP too"
-if ip netns exec "$A" ping -n -q -c 1 -W 1 "$RELAY_PEER_V4" >/dev/null 2>&1; then
-  fail "A reaches B directly: the test would not prove the relayed path"
-fi
+relay_no_direct "$A"
 ok "coturn on tcp $RELAY_IP:3478 only; B unreachable from A but through the relay"
 
 step "tern on A (Relay = on, transport=tcp) and on B"
@@ -59,32 +57,11 @@ ip netns exec "$A" timeout 20 ping -n -q -c 3 -i 0.2 -W 2 -s 1372 -M "do" 10.82.
 ok "1400-byte packets through the relay (ChannelData padded to 4 on the stream)"
 
 step "iperf3 through the relay over TCP, both ways"
-iperf() {
-  ip netns exec "$B" timeout 20 iperf3 -s -1 -B 10.82.1.2 >/dev/null 2>&1 &
-  track_pid "$!"
-  wait_until 10 "iperf3 to listen in B" listening "$B" 5201
-  ip netns exec "$A" timeout 15 iperf3 -c 10.82.1.2 -t 3 -J "$@" | jq '.end.sum_received.bits_per_second'
-}
-up=$(iperf)
-down=$(iperf -R)
-awk -v u="$up" -v d="$down" 'BEGIN { exit !(u > 1e6 && d > 1e6) }' ||
-  fail "iperf3 through the relay: A -> B $up bit/s, B -> A $down bit/s"
-UP=$(awk -v v="$up" 'BEGIN { printf "%.0f", v / 1e6 }')
-DOWN=$(awk -v v="$down" 'BEGIN { printf "%.0f", v / 1e6 }')
-ok "A -> B $UP Mbit/s, B -> A $DOWN Mbit/s"
-[ "$(tern_peer_json "$A" "$ta" overlay_mtu)" = 1400 ] ||
-  fail "overlay MTU $(tern_peer_json "$A" "$ta" overlay_mtu) over a TCP leg (configured 1400)"
-ok "overlay MTU stays the configured 1400 over the TCP leg"
+relay_iperf_both "$A" "$B" 10.82.1.2 TCP
+relay_keeps_mtu "$A" "$ta" 1400 TCP
 
 step "coturn restarts: A connects again and allocates anew"
-kill "$RELAY_COTURN"
-wait "$RELAY_COTURN" 2>/dev/null || true
-gone() { ! relay_allocated "$A" "$ta" ||
-  [ -z "$(ip netns exec "$A" ss -Htn state established "dport = :3478")" ]; }
-wait_until 10 "A to notice the lost connection" gone
-coturn
-wait_until 10 "turnserver listening again" relay_listening "$S" t
-wait_until 20 "a new allocation" relay_allocated "$A" "$ta"
+relay_restart "$A" "$ta" 3478 coturn
 ping_check "$A" 10.82.1.2 5 5 20
 ok "A allocated again ($(relay_relayed "$A" "$ta")) and B answers through it"
 for t in "$ta" "$tb"; do peer_alive "$t" || fail "the agent of $t exited"; done
