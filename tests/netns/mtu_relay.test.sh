@@ -183,7 +183,7 @@ if command -v "${WIREGUARD_GO:-wireguard-go}" >/dev/null 2>&1; then
   # The reference failure: wireguard-go answers no probes, so this tunnel keeps MTU 1420 as any
   # WireGuard would, and a full-size packet no longer fits the leg whose ICMP is dropped: it
   # vanishes on the way. The tern-tern tunnel carried 1400-byte datagrams on the same leg.
-  if ip netns exec "$MTU_NS_A" ping -n -q -M do -s 1392 -c 3 -W 1 10.81.2.2 >/dev/null 2>&1; then
+  if ip netns exec "$MTU_NS_A" ping -n -q -M "do" -s 1392 -c 3 -W 1 10.81.2.2 >/dev/null 2>&1; then
     fail "a 1420-byte packet crossed the $MIDDLE leg in the MTU-1420 tunnel: no black hole to prove"
   fi
   ok "the same leg swallows the MTU-1420 tunnel's full-size packets (the reference failure)"
