@@ -199,6 +199,7 @@ std::optional<Instant> RelayLink::poll_timeout() const {
   if (retry_at_ && (!t || *retry_at_ < *t)) t = retry_at_;
   if (stream_) {
     if (auto r = stream_->reconnect_at(); r && (!t || *r < *t)) t = r;
+    if (auto c = stream_->check_at(); c && (!t || *c < *t)) t = c;
   }
   return t;
 }
@@ -304,6 +305,7 @@ void RelayLink::on_timer(core::Device& device, Instant now, WallTime wall) {
       retry_at_.reset();
       stream_->drop(now, "the allocation failed" + (last_error_.empty() ? "" : ": " + last_error_));
     }
+    stream_->check(now);  // a stalled connection (PMTU black hole) is dropped and made again
     stream_->connect(now);
     on_stream_change(device, now, wall);
   } else if (retry_at_ && now >= *retry_at_) {
@@ -327,6 +329,10 @@ RelayStatus RelayLink::status(Instant now) const {
   if (stream_ && !stream_->connected() && !stream_->last_error().empty()) {
     st.last_error = fmt::format("{} ({} failed attempt(s) in a row; retrying, at most every 30 s)",
                                 stream_->last_error(), stream_->failures());
+  }
+  if (stream_) {
+    st.stream_stalls = stream_->stalls();
+    st.stream_mss = stream_->mss();
   }
   for (const auto& p : peers_) {
     RelayPeerStatus ps;

@@ -24,6 +24,8 @@ constexpr size_t kOutQueue = 1 << 20;
 // Room for the largest frame (a STUN message of 64 KiB) and, at full speed, many small ones
 // per read.
 constexpr size_t kReceiveBuffer = 256 * 1024;
+// How often a connected stream's TCP_INFO is read: a stall is seen within this of its start.
+constexpr Duration kCheckEvery = std::chrono::milliseconds(500);
 static_assert(kReceiveBuffer >= 2 * wire::kStunStreamMaxFrame);
 
 // A certificate this host cannot trust: name the [Relay] key that fixes it (the TLS layer's
@@ -37,6 +39,15 @@ std::string with_relay_fix(std::string text) {
 }
 
 }  // namespace
+
+bool StreamStallWatch::observe(const io::TcpProgress& p, Instant now) {
+  if (p.unacked == 0 || p.retransmits == 0) {
+    since_.reset();
+    return false;
+  }
+  if (!since_) since_ = now;
+  return p.retransmits >= kTimeoutsInRow || now - *since_ >= kStuckFor;
+}
 
 bool relay_url_is_tcp(std::string_view url) {
   const size_t q = url.find('?');
@@ -70,7 +81,8 @@ bool RelayStream::connected() const {
 
 void RelayStream::connect(Instant now) {
   if (!down() || now < retry_at_) return;
-  auto s = io::TcpStream::connect(server_, io::TcpConnectOptions{.mark = options_.mark});
+  auto s = io::TcpStream::connect(
+      server_, io::TcpConnectOptions{.mark = options_.mark, .mss = options_.mss});
   if (!s) {
     drop(now, s.error().message);
     return;
@@ -184,6 +196,27 @@ bool RelayStream::queue(Bytes frame) {
   return true;
 }
 
+void RelayStream::check(Instant now) {
+  if (!connected() || now < check_at_) return;
+  check_at_ = now + kCheckEvery;
+  const auto p = tls_ ? tls_->tcp().progress() : tcp_->progress();
+  if (!p || !stall_.observe(*p, now)) return;
+  ++stalls_;
+  const uint16_t clamp = server_.address.unmapped().is_v4() ? kRelayClampMssV4 : kRelayClampMssV6;
+  std::string why = fmt::format(
+      "it stalled: {} segment(s) unacknowledged after {} retransmission timeout(s) in a row",
+      p->unacked, p->retransmits);
+  if (options_.mss == 0 || options_.mss > clamp) {
+    // Kept for every later connection of this link: the path may stay small.
+    options_.mss = clamp;
+    why += fmt::format(
+        "; a path MTU black hole towards the relay is likely (a smaller link with ICMP "
+        "\"fragmentation needed\" filtered): connecting again with {}-byte segments (was {})",
+        clamp, p->mss);
+  }
+  drop(now, why);
+}
+
 size_t RelayStream::pump(std::span<MutableBytes> frames, Instant now) {
   backlog_ = false;
   if (down()) return 0;
@@ -198,6 +231,8 @@ size_t RelayStream::pump(std::span<MutableBytes> frames, Instant now) {
       log::info("relay: connected to {} over TCP", server_.to_string());
     }
     backoff_ = Duration{};
+    stall_.reset();
+    check_at_ = now + kCheckEvery;
     failures_ = 0;
     last_error_.clear();
     came_up_ = true;

@@ -30,12 +30,36 @@ bool relay_url_is_tcp(std::string_view url);
 // case per frame, counted as relay framing on a TLS leg.
 inline constexpr size_t kTlsRecordOverhead = 5 + 8 + 16;
 
+// A stream whose segments stopped arriving: bytes in flight and the retransmission timer firing
+// with no ack moving on. With ICMP "fragmentation needed" filtered, a path towards the relay whose
+// MTU shrank does this forever (unless the host sets net.ipv4.tcp_mtu_probing). Sans-I/O: fed
+// TCP_INFO snapshots and the time.
+class StreamStallWatch {
+ public:
+  // Retransmission timeouts in a row, or how long one stays unanswered, that make a stall.
+  static constexpr uint32_t kTimeoutsInRow = 3;
+  static constexpr Duration kStuckFor = std::chrono::seconds(2);
+
+  // True when `p`, taken at `now`, shows a stall; anything acked since ends one.
+  [[nodiscard]] bool observe(const io::TcpProgress& p, Instant now);
+  void reset() { since_.reset(); }
+
+ private:
+  std::optional<Instant> since_;  // the first snapshot of the current run of timeouts
+};
+
+// The segment size after a stall: a 1280-byte path (IPv6's minimum MTU) less the IP and TCP
+// headers and 20 bytes for TCP options (timestamps take 12).
+inline constexpr uint16_t kRelayClampMssV4 = 1280 - 20 - 20 - 20;
+inline constexpr uint16_t kRelayClampMssV6 = 1280 - 40 - 20 - 20;
+
 struct RelayStreamOptions {
   // turns: the TLS client context and the name the certificate must cover (the Url's host:
   // sent as SNI unless an address).
   std::optional<io::TlsContext> tls;
   std::string server_name;
   uint32_t mark = 0;  // SO_MARK on each connection (FwMark); set_mark() can change it later
+  uint16_t mss = 0;   // TCP_MAXSEG on each connection (0: the kernel's); a stall sets it
 };
 
 class RelayStream {
@@ -50,6 +74,16 @@ class RelayStream {
   // many attempts in a row failed; both cleared when a connection comes up.
   const std::string& last_error() const { return last_error_; }
   uint32_t failures() const { return failures_; }
+
+  // Stalls seen (StreamStallWatch): each dropped the connection, which comes back with its
+  // segments clamped to mss() (0: not clamped).
+  uint64_t stalls() const { return stalls_; }
+  uint16_t mss() const { return options_.mss; }
+  // Reads TCP_INFO when its time has come (check_at()) and drops a stalled connection.
+  void check(Instant now);
+  std::optional<Instant> check_at() const {
+    return connected() ? std::optional(check_at_) : std::nullopt;
+  }
 
   int fd() const { return poller_.fd(); }
   bool connected() const;
@@ -120,6 +154,9 @@ class RelayStream {
   bool lost_ = false;
   bool backlog_ = false;
   bool watching_write_ = false;
+  StreamStallWatch stall_;
+  Instant check_at_{};
+  uint64_t stalls_ = 0;
 };
 
 }  // namespace tern::agent

@@ -184,6 +184,8 @@ nlohmann::json relay_json(const RelayStatus& r) {
   j["relayed_address"] = endpoint_json(r.relayed);
   j["mapped_address"] = endpoint_json(r.mapped);
   j["last_error"] = r.last_error;
+  j["stream_stalls"] = r.stream_stalls;
+  j["stream_mss"] = r.stream_mss;
   j["peers"] = nlohmann::json::array();
   for (const auto& p : r.peers) {
     j["peers"].push_back({{"endpoint", p.endpoint.to_string()},
@@ -201,6 +203,8 @@ RelayStatus relay_from_json(const nlohmann::json& j) {
   r.relayed = endpoint_from_json(j, "relayed_address");
   r.mapped = endpoint_from_json(j, "mapped_address");
   r.last_error = j.value("last_error", std::string());
+  r.stream_stalls = j.value("stream_stalls", uint64_t{0});
+  r.stream_mss = j.value("stream_mss", uint16_t{0});
   if (j.contains("peers") && j.at("peers").is_array()) {
     for (const auto& pj : j.at("peers")) {
       auto e = endpoint_from_json(pj, "endpoint");
@@ -217,6 +221,10 @@ std::string relay_human(const RelayStatus& r) {
     out += fmt::format("  relayed:     {} (peers send here)\n", r.relayed->to_string());
   }
   if (!r.last_error.empty()) out += fmt::format("  relay error: {}\n", r.last_error);
+  if (r.stream_stalls > 0) {
+    out += fmt::format("  relay stall: {} (connection made again with {}-byte TCP segments)\n",
+                       r.stream_stalls, r.stream_mss);
+  }
   return out;
 }
 

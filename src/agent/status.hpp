@@ -52,6 +52,10 @@ struct RelayStatus {
   std::optional<Endpoint> relayed;  // the allocation: where relayed peers send to us
   std::optional<Endpoint> mapped;   // our address as the relay sees it
   std::string last_error;
+  // Over TCP/TLS: connections dropped because they stalled (a path MTU black hole towards the
+  // relay, likely), and the segment size clamped since (0: none).
+  uint64_t stream_stalls = 0;
+  uint16_t stream_mss = 0;
   std::vector<RelayPeerStatus> peers;
 };
 

@@ -162,3 +162,44 @@ relay_keeps_mtu() {
   [ "$got" = "$3" ] || fail "overlay MTU $got over a $4 leg (configured $3)"
   ok "overlay MTU stays the configured $3 over the $4 leg"
 }
+
+# relay_black_hole NS_A IFACE_A DEV_A NS_S DEV_S PROTO TARGET: the path from A towards the
+# relay shrinks to 1280 without a word (S drops, at ingress on DEV_S, every packet from A above
+# 1280 bytes; no ICMP is sent). A's relay connection (PROTO names it in messages) stalls; the
+# agent must see it, count it and connect again with segments that fit, so that 1400-byte
+# pings through the relay to TARGET (B's overlay IPv4) pass again within 10 s. RELAY_RESUMED is
+# that time in seconds. DEV_A sends one segment per packet: S's filter would see a GSO burst as
+# one long packet.
+relay_black_hole() {
+  local na=$1 ia=$2 dev_a=$3 ns=$4 dev_s=$5 proto=$6 target=$7 t0 mss
+  relay_stalls() { relay_json "$na" "$ia" | jq -r '.stream_stalls // 0'; }
+  [ "$(relay_stalls)" = 0 ] ||
+    fail "stalls counted before the path shrank: $(relay_json "$na" "$ia")"
+  ip -n "$na" link set "$dev_a" gso_max_segs 1
+  ip netns exec "$na" sysctl -qw net.ipv4.tcp_mtu_probing=0  # the kernel's default, said
+  ip netns exec "$ns" nft -f - <<NFT
+table netdev tern_black_hole {
+  chain ingress {
+    type filter hook ingress device "$dev_s" priority 0; policy accept;
+    meta length > 1280 counter drop
+  }
+}
+NFT
+  relay_big_ping() {
+    ip netns exec "$na" ping -n -q -c 1 -W 1 -s 1372 -M "do" "$target" >/dev/null 2>&1
+  }
+  t0=$(date +%s%N)
+  ! relay_big_ping || fail "a 1400-byte ping passed the 1280 black hole: the filter does not hold"
+  wait_until 20 "1400-byte pings through the relay after the path shrank" relay_big_ping
+  RELAY_RESUMED=$(awk -v t="$(($(date +%s%N) - t0))" 'BEGIN { printf "%.1f", t / 1e9 }')
+  [ "$(relay_stalls)" -ge 1 ] ||
+    fail "pings pass again but no stall was counted: $(relay_json "$na" "$ia")"
+  mss=$(relay_json "$na" "$ia" | jq -r '.stream_mss')
+  [ "$mss" = 1220 ] || fail "the $proto stream's segment size after the stall: $mss (want 1220)"
+  [ "$(ip netns exec "$ns" nft list table netdev tern_black_hole | grep -o 'packets [0-9]*' |
+    cut -d' ' -f2)" -gt 0 ] || fail "S's filter dropped nothing: no black hole was crossed"
+  awk -v r="$RELAY_RESUMED" 'BEGIN { exit !(r <= 10) }' ||
+    fail "1400-byte pings resumed ${RELAY_RESUMED}s after the path shrank (limit 10 s)"
+  ok "stall seen ($(relay_stalls)), $proto segments clamped to $mss;" \
+    "1400-byte pings again after ${RELAY_RESUMED}s"
+}

@@ -4,7 +4,10 @@
 # STUN and padded ChannelData on the stream). coturn listens on TCP only, so nothing of A's
 # relay traffic can take UDP. Ping and iperf3 both ways; then coturn is restarted and A
 # connects again (backoff) and allocates anew. The overlay MTU stays the configured one: a
-# path MTU found over TCP says nothing (docs/path-probes.md).
+# path MTU found over TCP says nothing (docs/path-probes.md). Last, the path towards the relay
+# shrinks to 1280 with nothing said (a black hole): A's connection stalls, which the kernel's TCP
+# never mends with net.ipv4.tcp_mtu_probing=0; the agent sees it and connects with 1220-byte
+# segments.
 #
 #  +--------------+        +--------------------------+        +--------------+
 #  | ns A         |        | ns S                     |        | ns B         |
@@ -21,7 +24,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib_relay.sh"
 netns_init
 need_impl tern
-need_tools turnserver iperf3 jq ss
+need_tools turnserver iperf3 jq ss nft
 RELAY_IP=192.0.2.2
 
 step "topology: A - S (coturn, TCP only) - B"
@@ -64,6 +67,11 @@ step "coturn restarts: A connects again and allocates anew"
 relay_restart "$A" "$ta" 3478 coturn
 ping_check "$A" 10.82.1.2 5 5 20
 ok "A allocated again ($(relay_relayed "$A" "$ta")) and B answers through it"
+
+step "the path towards the relay shrinks to 1280, ICMP never sent: A connects again, smaller"
+relay_black_hole "$A" "$ta" "a0$$" "$S" "s0$$" TCP 10.82.1.2
+ping_check "$A" 10.82.1.2 5 5 20
 for t in "$ta" "$tb"; do peer_alive "$t" || fail "the agent of $t exited"; done
 
-printf '\nPASS: relay_tcp (TURN over TCP: A -> B %s Mbit/s, B -> A %s Mbit/s)\n' "$UP" "$DOWN"
+printf '\nPASS: relay_tcp (TURN over TCP: A -> B %s Mbit/s, B -> A %s Mbit/s;' "$UP" "$DOWN"
+printf ' 1280 black hole mended in %s s)\n' "$RELAY_RESUMED"

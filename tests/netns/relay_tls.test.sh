@@ -5,7 +5,8 @@
 # traffic can go in the clear; the connection carries A's FwMark (SO_MARK before connect).
 # Ping (v4, v6, 1400-byte DF) and iperf3 both ways; coturn restarted -> A connects again and
 # allocates anew; a second agent trusting another CA never connects and its status names the
-# certificate problem and the CA key that fixes it.
+# certificate problem and the CA key that fixes it. Last, the path towards the relay shrinks to
+# 1280 with nothing said: A's TLS connection stalls and the agent connects again, smaller.
 #
 #  +--------------+        +--------------------------+        +--------------+
 #  | ns A         |  TLS   | ns S                     |  UDP   | ns B         |
@@ -22,7 +23,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib_relay.sh"
 netns_init
 need_impl tern
-need_tools turnserver iperf3 jq ss openssl
+need_tools turnserver iperf3 jq ss openssl nft
 RELAY_IP=192.0.2.2
 
 step "a CA and a certificate for $RELAY_IP; another CA that did not sign it"
@@ -101,6 +102,10 @@ err=$(error_c)
 [[ "$err" == *"CA = /path/ca.pem in [Relay]"* ]] || fail "last_error does not name the fix: $err"
 ! relay_allocated "$A" "$tc" || fail "an allocation through a certificate the agent does not trust"
 ok "last_error: $err"
+
+step "the path towards the relay shrinks to 1280, ICMP never sent: A connects again, smaller"
+relay_black_hole "$A" "$ta" "a0$$" "$S" "s0$$" TLS 10.83.1.2
 for t in "$ta" "$tb" "$tc"; do peer_alive "$t" || fail "the agent of $t exited"; done
 
-printf '\nPASS: relay_tls (TURN over TLS: A -> B %s Mbit/s, B -> A %s Mbit/s)\n' "$UP" "$DOWN"
+printf '\nPASS: relay_tls (TURN over TLS: A -> B %s Mbit/s, B -> A %s Mbit/s;' "$UP" "$DOWN"
+printf ' 1280 black hole mended in %s s)\n' "$RELAY_RESUMED"
