@@ -104,6 +104,13 @@ std::optional<size_t> Pmtud::probed_size() const {
 
 bool Pmtud::on_probe_acked(size_t size, Instant now) {
   if (probed_ == 0 || size != probed_) return false;
+  if (checking_) {  // the size in use still passes: the search step goes on where it was
+    checking_ = false;
+    probed_ = search_size_;
+    probe_count_ = search_count_;
+    retry_or_give_up(now);
+    return true;
+  }
   clear_probe();
   switch (state_) {
     case PmtudState::kBase:
@@ -148,7 +155,7 @@ bool Pmtud::on_packet_too_big(size_t mtu, Instant now) {
 
 bool Pmtud::on_too_big_locally(size_t size, Instant now) {
   if (state_ == PmtudState::kDisabled) return false;
-  if (probed_ != 0 && size == probed_ && state_ != PmtudState::kSearchComplete) {
+  if (probed_ != 0 && size == probed_ && state_ != PmtudState::kSearchComplete && !checking_) {
     switch (state_) {
       case PmtudState::kSearching:
         if (hinted_) {  // the hinted size is refused too: the next step down
@@ -180,9 +187,7 @@ bool Pmtud::on_too_big_locally(size_t size, Instant now) {
 void Pmtud::on_loss_of_large_packets(Instant now) {
   if (state_ == PmtudState::kDisabled || state_ == PmtudState::kError) return;
   if (mtu_ <= config_.base_mtu) return;
-  ceiling_ = config_.max_mtu + 1;
-  ptb_hint_.reset();
-  enter_base(now);
+  enter_black_hole(now);
 }
 
 // ---- Transitions ----
@@ -250,9 +255,17 @@ void Pmtud::enter_hinted(size_t refused, Instant now) {
   probe(step, now);
 }
 
+void Pmtud::enter_black_hole(Instant now) {
+  // The old ceiling is forgotten, so a burst of loss costs probes, never a smaller MTU for long.
+  ceiling_ = config_.max_mtu + 1;
+  ptb_hint_.reset();
+  enter_base(now);
+}
+
 void Pmtud::clear_probe() {
   probed_ = 0;
   probe_count_ = 0;
+  checking_ = false;
   pending_probe_.reset();
   probe_deadline_.reset();
 }
@@ -260,7 +273,16 @@ void Pmtud::clear_probe() {
 void Pmtud::probe(size_t size, Instant now) {
   probed_ = size;
   probe_count_ = 0;
+  checking_ = false;
   send_probe(now);
+}
+
+void Pmtud::check_in_use(Instant now) {
+  search_size_ = probed_;
+  search_count_ = probe_count_;
+  data_sent_ = false;
+  probe(mtu_, now);
+  checking_ = true;
 }
 
 void Pmtud::send_probe(Instant now) {
@@ -300,6 +322,25 @@ void Pmtud::search_next(Instant now) {
 }
 
 void Pmtud::on_probe_timer(Instant now) {
+  if (state_ == PmtudState::kSearching && !hinted_) {
+    if (checking_) {
+      if (probe_count_ < config_.max_probes) {
+        send_probe(now);
+      } else {
+        enter_black_hole(now);  // the size in use no longer passes either
+      }
+      return;
+    }
+    // A lost search probe says nothing of the size in use, which data may be losing as well.
+    if (mtu_ > config_.base_mtu && (data_sent_ || !config_.confirm_only_after_data)) {
+      check_in_use(now);
+      return;
+    }
+  }
+  retry_or_give_up(now);
+}
+
+void Pmtud::retry_or_give_up(Instant now) {
   if (probe_count_ < config_.max_probes) {
     send_probe(now);
     return;
@@ -321,11 +362,7 @@ void Pmtud::on_probe_timer(Instant now) {
       search_next(now);
       break;
     case PmtudState::kSearchComplete:
-      // The size in use no longer passes: a black hole. Start over from the base; the old
-      // ceiling is forgotten, so a burst of loss costs probes, never a smaller MTU for long.
-      ceiling_ = config_.max_mtu + 1;
-      ptb_hint_.reset();
-      enter_base(now);
+      enter_black_hole(now);  // the size in use no longer passes: start over from the base
       break;
     case PmtudState::kError:
       clear_probe();

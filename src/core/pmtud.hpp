@@ -14,7 +14,11 @@
 //   DISABLED         before start() and after disable(); current MTU = base
 //   BASE             probing the base size; acked -> SEARCHING, MAX_PROBES lost -> ERROR
 //   SEARCHING        probing the next larger candidate; acked -> raise the MTU and go on,
-//                    MAX_PROBES lost or nothing left -> SEARCH_COMPLETE. After refused data
+//                    MAX_PROBES lost or nothing left -> SEARCH_COMPLETE. While data flows,
+//                    each lost candidate probe is followed by a probe of the size in use
+//                    (acked -> the candidate again; MAX_PROBES lost -> black hole -> BASE),
+//                    so a path that shrinks during a failing step is left as quickly as
+//                    after one. After refused data
 //                    (EMSGSIZE) the step below it is in use while its probe confirms it:
 //                    acked -> search on upward, refused -> the next step down, MAX_PROBES
 //                    lost -> BASE
@@ -50,8 +54,8 @@ struct PmtudConfig {
   Duration probe_timer = std::chrono::seconds(1);
   // CONFIRMATION_TIMER: WireGuard acknowledges nothing, so the MTU in use is re-probed this
   // often. A black hole is left within confirmation_timer + max_probes * probe_timer (5 s),
-  // or 3 s more if the path shrinks while a search step is failing; at once on
-  // on_loss_of_large_packets().
+  // or probe_timer + max_probes * probe_timer (4 s) if the path shrinks while a search step
+  // is failing; at once on on_loss_of_large_packets().
   Duration confirmation_timer = std::chrono::seconds(2);
   Duration raise_timer = std::chrono::seconds(600);  // PMTU_RAISE_TIMER
   // RFC 8899 §5.1.1 allows skipping confirmation while no data is sent: an idle path costs
@@ -147,6 +151,13 @@ class Pmtud {
   std::optional<size_t> next_candidate() const;
   void search_next(Instant now);
   void on_probe_timer(Instant now);
+  // The probe in flight went unanswered: one more of it, or MAX_PROBES are lost.
+  void retry_or_give_up(Instant now);
+  // SEARCHING: the candidate probe was lost while data flows; the size in use is probed
+  // before the candidate again (checking_).
+  void check_in_use(Instant now);
+  // The size in use no longer passes: from the base, with this search's failures forgotten.
+  void enter_black_hole(Instant now);
   void on_confirmation_timer(Instant now);
 
   PmtudConfig config_;
@@ -163,6 +174,10 @@ class Pmtud {
   std::optional<MtuChanged> event_;          // coalesced until polled
   bool data_sent_ = false;
   bool hinted_ = false;  // SEARCHING: mtu_ is a local hint that its probe has yet to confirm
+  // SEARCHING: the probe in flight checks the size in use; the candidate and its count wait.
+  bool checking_ = false;
+  size_t search_size_ = 0;
+  unsigned search_count_ = 0;
 };
 
 }  // namespace tern::core

@@ -167,9 +167,10 @@ TEST(Pmtud, StopsAt1400WhenLargerProbesAreLost) {
   s.run_for(10);
   EXPECT_EQ(s.pmtud.state(), PmtudState::kSearchComplete);
   EXPECT_EQ(s.pmtud.current_mtu(), 1400u);
-  // 1420 is tried MAX_PROBES times one PROBE_TIMER apart, then the search ends; nothing
-  // larger is ever sent.
-  EXPECT_EQ(s.probes_between(0, 3.5), (std::vector<size_t>{1280, 1400, 1420, 1420, 1420}));
+  // 1420 is tried MAX_PROBES times one PROBE_TIMER apart, each loss followed by a check of
+  // the size in use (data flows), then the search ends; nothing larger is ever sent.
+  EXPECT_EQ(s.probes_between(0, 3.5),
+            (std::vector<size_t>{1280, 1400, 1420, 1400, 1420, 1400, 1420, 1400}));
   auto all = s.probes_between(0, 10);
   EXPECT_EQ(*std::max_element(all.begin(), all.end()), 1420u);
   // The search is over 3 s after the last success (two round trips in).
@@ -217,10 +218,10 @@ TEST(Pmtud, ShrinkTo1400RecoversTo1400) {
   EXPECT_NEAR(up.at - down.at, 0.040, 1e-9);
 }
 
-TEST(Pmtud, ShrinkDuringAFailingSearchStepIsLeftWithinEightSeconds) {
-  // The worst case: the path shrinks while a larger probe is failing. Search probes say
-  // nothing about the size in use, so detection waits for the step to fail (3 s) and for
-  // one confirmation round (2 s + 3 s). The data-path signal is the faster way out.
+TEST(Pmtud, ShrinkDuringAFailingSearchStepIsLeftWithinFourSeconds) {
+  // The path shrinks while a larger probe is failing. A lost search probe says nothing of the
+  // size in use, so while data flows each one is followed by a probe of that size: its
+  // MAX_PROBES losses (3 s) after the first lost search probe (1 s) are the black hole.
   PmtudConfig cfg;
   cfg.max_mtu = 9000;
   Sim s(1500, cfg);
@@ -232,8 +233,73 @@ TEST(Pmtud, ShrinkDuringAFailingSearchStepIsLeftWithinEightSeconds) {
   s.run_for(10);
   ASSERT_FALSE(s.changes.empty());
   EXPECT_EQ(s.changes.back().change, (MtuChanged{1500, 1280}));
-  EXPECT_GT(s.changes.back().at - 0.17, 5.0);
-  EXPECT_LE(s.changes.back().at - 0.17, 8.0);
+  EXPECT_GT(s.changes.back().at - 0.17, 3.0);
+  EXPECT_LE(s.changes.back().at - 0.17, 4.0);
+  // After the lost 2000, only the size in use until it is given up: no search probe between.
+  const auto sent = s.probes_between(0.17, s.changes.back().at);
+  EXPECT_EQ(sent, (std::vector<size_t>{1500, 1500, 1500}));
+}
+
+TEST(Pmtud, ShrinkAsTheRaiseTimerSearchesIsLeftWithinThreeSecondsWithTheDeviceTimers) {
+  // The device's timers (CONFIRMATION_TIMER 1 s, MAX_PROBES 2) on a 1400 path: ten minutes on,
+  // the raise timer probes 1420 and the path shrinks to 1280 at that moment. The size in use
+  // is given up 3 s later (the lost 1420, then two lost 1400s), not after the failed step and
+  // a confirmation round (5 s).
+  PmtudConfig cfg;
+  cfg.confirmation_timer = std::chrono::seconds(1);
+  cfg.max_probes = 2;
+  Sim s(1400, cfg);
+  s.start();
+  s.run_for(599);
+  ASSERT_EQ(s.pmtud.current_mtu(), 1400u);
+  ASSERT_EQ(s.pmtud.state(), PmtudState::kSearchComplete);
+  s.run_for(10);  // past the raise timer
+  double raise = -1;
+  for (const auto& [t, size] : s.probes) {
+    if (size == 1420 && seconds_since_t0(t) > 599) {
+      raise = seconds_since_t0(t);
+      break;
+    }
+  }
+  ASSERT_GT(raise, 599);
+  // Once more, the path shrinking just as that probe leaves.
+  Sim again(1400, cfg);
+  again.start();
+  again.run_until(at(raise));
+  ASSERT_EQ(again.pmtud.probed_size(), 1420u);
+  again.path_mtu = 1280;
+  again.run_for(10);
+  ASSERT_FALSE(again.changes.empty());
+  EXPECT_EQ(again.changes.back().change, (MtuChanged{1400, 1280}));
+  EXPECT_LE(again.changes.back().at - raise, 3.0 + 1e-6);
+}
+
+TEST(Pmtud, SizeInUseCheckedBetweenLostSearchProbesWhileDataFlows) {
+  // A path of 1450 below a 9000 interface: each candidate above it is lost MAX_PROBES times,
+  // each loss followed by a probe of the size in use, answered at once; the search ends where
+  // it would have without the checks, one round trip later per loss.
+  PmtudConfig cfg;
+  cfg.max_mtu = 9000;
+  Sim s(1450, cfg);
+  s.start();
+  s.run_for(30);
+  EXPECT_EQ(s.pmtud.current_mtu(), 1440u);
+  EXPECT_EQ(s.pmtud.state(), PmtudState::kSearchComplete);
+  const auto sent = s.probes_between(0, 30);
+  ASSERT_GE(sent.size(), 11u);
+  // 1280 1400 1420 1440 (acked), then 1460 lost, 1440 checked, 1460, 1440, 1460, 1440.
+  EXPECT_EQ(std::vector<size_t>(sent.begin(), sent.begin() + 10),
+            (std::vector<size_t>{1280, 1400, 1420, 1440, 1460, 1440, 1460, 1440, 1460, 1440}));
+
+  // Idle: a lost search probe is sent again with no check in between.
+  Sim idle(1450, cfg);
+  idle.traffic = false;
+  idle.start();
+  idle.run_for(30);
+  EXPECT_EQ(idle.pmtud.current_mtu(), 1440u);
+  const auto quiet = idle.probes_between(0, 30);
+  EXPECT_EQ(std::count(quiet.begin(), quiet.end(), 1460), 3);
+  EXPECT_EQ(std::count(quiet.begin(), quiet.end(), 1440), 1);
 }
 
 TEST(Pmtud, BlackHoleSignalFromTheDataPathDropsAtOnce) {
@@ -265,7 +331,9 @@ TEST(Pmtud, ReprobesAfterTheRaiseTimerAndRisesWhenThePathGrew) {
   s.start();
   s.run_for(10);
   ASSERT_EQ(s.pmtud.current_mtu(), 1400u);
-  const double complete_at = 2 * 0.020 + 3.0;  // when the failed 1420 search ended
+  // When the failed 1420 search ended: two round trips up, 3 s of lost 1420s, each loss
+  // followed by a check of 1400 (a round trip).
+  const double complete_at = 5 * 0.020 + 3.0;
   s.path_mtu = 1500;
   s.run_until(at(complete_at + 600 - 0.001));
   EXPECT_EQ(s.pmtud.current_mtu(), 1400u);
@@ -496,14 +564,15 @@ TEST(Pmtud, RandomPathsConvergeAndNeverStayTooLargeForLong) {
     double t = 0;
     for (int step = 0; step < 12; ++step) {
       // Hold the path for a while, checking every 50 ms that the MTU in use never exceeds
-      // it for longer than a black hole takes to detect (CONFIRMATION_TIMER + 3 s, plus a
-      // failed search step that may have been under way when the path shrank).
+      // it for longer than a black hole takes to detect: CONFIRMATION_TIMER + 3 s, also when
+      // a search step was failing as the path shrank (the size in use is checked after each
+      // lost search probe).
       const double hold = (rng() % 2) ? 20.0 : 700.0;
       for (double end = t + hold; t < end; t += 0.05) {
         s.run_until(at(t));
         if (s.pmtud.current_mtu() > s.path_mtu) {
           if (too_large_since < 0) too_large_since = t;
-          ASSERT_LE(t - too_large_since, 8.1) << "round " << round << " path " << s.path_mtu;
+          ASSERT_LE(t - too_large_since, 5.1) << "round " << round << " path " << s.path_mtu;
         } else {
           too_large_since = -1;
         }
