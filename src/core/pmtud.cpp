@@ -184,12 +184,6 @@ bool Pmtud::on_too_big_locally(size_t size, Instant now) {
   return true;
 }
 
-void Pmtud::on_loss_of_large_packets(Instant now) {
-  if (state_ == PmtudState::kDisabled || state_ == PmtudState::kError) return;
-  if (mtu_ <= config_.base_mtu) return;
-  enter_black_hole(now);
-}
-
 // ---- Transitions ----
 
 void Pmtud::set_mtu(size_t mtu) {

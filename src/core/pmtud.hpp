@@ -55,7 +55,7 @@ struct PmtudConfig {
   // CONFIRMATION_TIMER: WireGuard acknowledges nothing, so the MTU in use is re-probed this
   // often. A black hole is left within confirmation_timer + max_probes * probe_timer (5 s),
   // or probe_timer + max_probes * probe_timer (4 s) if the path shrinks while a search step
-  // is failing; at once on on_loss_of_large_packets().
+  // is failing.
   Duration confirmation_timer = std::chrono::seconds(2);
   Duration raise_timer = std::chrono::seconds(600);  // PMTU_RAISE_TIMER
   // RFC 8899 §5.1.1 allows skipping confirmation while no data is sent: an idle path costs
@@ -120,9 +120,6 @@ class Pmtud {
   // to the base), this is this host's own word, and no flow is held at the base for a probe
   // round it does not need. Returns whether it changed anything.
   bool on_too_big_locally(size_t size, Instant now);
-  // The data path saw packets of the current size go missing: a black hole. Drops to the
-  // base at once and searches again. Ignored when already at the base.
-  void on_loss_of_large_packets(Instant now);
   // Data was sent on the path since the last call (cheap: call it for every batch).
   void on_data_sent() { data_sent_ = true; }
 

@@ -64,8 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 3:
         p.on_packet_too_big(r.u16_be().value_or(0), now);
         break;
-      case 4:
-        p.on_loss_of_large_packets(now);
+      case 4:  // data of the size in use refused
+        (void)p.on_too_big_locally(p.current_mtu(), now);
         break;
       case 5:
         p.on_data_sent();

@@ -60,10 +60,6 @@ class Sim {
     pmtud.on_packet_too_big(mtu, now);
     drain();
   }
-  void black_hole_signal() {
-    pmtud.on_loss_of_large_packets(now);
-    drain();
-  }
 
   // Probe sizes sent in [from, to) seconds since kT0.
   std::vector<size_t> probes_between(double from, double to) const {
@@ -117,7 +113,7 @@ TEST(Pmtud, StartsDisabledAtTheBaseAndSendsNothing) {
   EXPECT_FALSE(p.poll_event());
   EXPECT_FALSE(p.on_probe_acked(1280, kT0));
   EXPECT_FALSE(p.on_packet_too_big(1300, kT0));
-  p.on_loss_of_large_packets(kT0);
+  EXPECT_FALSE(p.on_too_big_locally(1300, kT0));
   EXPECT_EQ(pmtud_state_name(p.state()), "disabled");
 }
 
@@ -150,7 +146,8 @@ TEST(Pmtud, EventsCoalesceUntilPolled) {
   EXPECT_EQ(std::get<MtuChanged>(*e), (MtuChanged{1280, 1420}));
   EXPECT_FALSE(p.poll_event());
   // Down and back up again between two polls is no change at all.
-  p.on_loss_of_large_packets(kT0);
+  p.disable();
+  p.start(kT0);
   EXPECT_EQ(p.current_mtu(), 1280u);
   ASSERT_EQ(p.poll_probe(), 1280u);
   ASSERT_TRUE(p.on_probe_acked(1280, kT0));
@@ -300,30 +297,6 @@ TEST(Pmtud, SizeInUseCheckedBetweenLostSearchProbesWhileDataFlows) {
   const auto quiet = idle.probes_between(0, 30);
   EXPECT_EQ(std::count(quiet.begin(), quiet.end(), 1460), 3);
   EXPECT_EQ(std::count(quiet.begin(), quiet.end(), 1440), 1);
-}
-
-TEST(Pmtud, BlackHoleSignalFromTheDataPathDropsAtOnce) {
-  Sim s(1500);
-  s.start();
-  s.run_for(30);
-  s.path_mtu = 1400;
-  s.black_hole_signal();  // the device saw large packets vanish
-  ASSERT_FALSE(s.changes.empty());
-  EXPECT_EQ(s.changes.back().change, (MtuChanged{1500, 1280}));
-  EXPECT_EQ(s.changes.back().at, 30);
-  EXPECT_EQ(s.pmtud.state(), PmtudState::kBase);
-  s.run_for(0.05);
-  EXPECT_EQ(s.pmtud.current_mtu(), 1400u);  // usable again after two round trips
-  s.run_for(5);
-  EXPECT_EQ(s.pmtud.current_mtu(), 1400u);
-  EXPECT_EQ(s.pmtud.state(), PmtudState::kSearchComplete);
-  // At the base the signal says nothing about size and is ignored.
-  Sim low(1280);
-  low.start();
-  low.run_for(10);
-  ASSERT_EQ(low.pmtud.current_mtu(), 1280u);
-  low.black_hole_signal();
-  EXPECT_EQ(low.pmtud.state(), PmtudState::kSearchComplete);
 }
 
 TEST(Pmtud, ReprobesAfterTheRaiseTimerAndRisesWhenThePathGrew) {
