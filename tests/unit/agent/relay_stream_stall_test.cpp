@@ -1,6 +1,6 @@
 // The relay stream's stall watch (relay_stream.hpp) on sequences of TCP_INFO snapshots with a
 // fake clock, against a slow reference written from the rule's words; and the stall counter and
-// clamp in `tern status --json`.
+// clamp in `tern status` and its --json.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -102,6 +102,15 @@ TEST(RelayStreamStall, StallsAndClampShowInStatusJson) {
   ASSERT_TRUE(back.relay);
   EXPECT_EQ(back.relay->stream_stalls, 2u);
   EXPECT_EQ(back.relay->stream_mss, 1220);
+  const std::string out = format_status(s, WallTime{1'700'000'000'000'000'000});
+  EXPECT_NE(out.find("relay stall: 2 (connection made again with 1220-byte TCP segments)"),
+            std::string::npos)
+      << out;
+  // No stall, no line.
+  s.relay->stream_stalls = 0;
+  s.relay->stream_mss = 0;
+  EXPECT_EQ(format_status(s, WallTime{1'700'000'000'000'000'000}).find("relay stall"),
+            std::string::npos);
 }
 
 }  // namespace
