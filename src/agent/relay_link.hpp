@@ -116,7 +116,8 @@ class RelayLink {
   bool choose_family(core::Device& device, Instant now);
   bool hold(const Endpoint& to, Bytes message, Instant now);
   void release_held(core::Device& device, Instant now);
-  void send_framed(Bytes message);
+  // One framed message to the relay, on the stream or the socket; false when it did not go.
+  [[nodiscard]] bool send_framed(Bytes message);
   void send_control();
   void apply_events(core::Device& device, Instant now);
   // The leg a relayed peer's messages take: ChannelData once `bound`, a Send indication before.

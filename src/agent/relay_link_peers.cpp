@@ -97,21 +97,18 @@ void RelayLink::release_held(core::Device& device, Instant now) {
       continue;
     }
     log::debug("relay: the held handshake initiation to {} goes out", p.endpoint.to_string());
-    send_framed(framed.message);
+    if (!send_framed(framed.message)) device.count_drop(DropReason::kSendFailed, p.endpoint);
   }
 }
 
-void RelayLink::send_framed(Bytes message) {
-  if (stream_) {
-    if (!stream_->send(message, io::monotonic_now())) log::debug("a message to the relay was lost");
-    return;
-  }
+bool RelayLink::send_framed(Bytes message) {
+  if (stream_) return stream_->send(message, io::monotonic_now());
   control_.clear();
   (void)control_.add(server_, message);
   auto sent = socket_->send(control_);
-  if (!sent || *sent == 0 || control_.error(0) != 0)
-    log::debug("a message to the relay {} was not sent", server_.to_string());
+  const bool ok = sent && *sent > 0 && control_.error(0) == 0;
   control_.clear();
+  return ok;
 }
 
 }  // namespace tern::agent

@@ -111,8 +111,12 @@ void RelayStream::connect(Instant now) {
 void RelayStream::drop(Instant now, std::string_view why) {
   if (!down()) {
     const bool was_up = connected();
-    log::warn("relay: the {} connection to {} {}: {}", kind(), server_.to_string(),
-              was_up ? "ended" : "failed", why);
+    // Frames not yet handed to the kernel go with the connection: say how much.
+    const size_t unsent = out_.size() - out_start_;
+    log::warn("relay: the {} connection to {} {}: {}{}", kind(), server_.to_string(),
+              was_up ? "ended" : "failed", why,
+              unsent > 0 ? fmt::format(" ({} bytes of frames queued for it are lost)", unsent)
+                         : std::string());
     poller_.remove(sock());
     if (tls_) tls_->shutdown();
     tls_.reset();
